@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make demo   install everything and render the demo clip on the bundled avatar
+#   make test   install everything and run the whole test suite
+# Everything is installed into the active Python (use a venv if you prefer: PYTHON=.venv/bin/python).
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+BUILD_TOOLS := setuptools wheel pybind11 cmake ninja
+
+.PHONY: all deps system-deps build test demo bench clean
+
+all: deps
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# torch is pinned to the CPU build first so the 'train' extra never pulls a CUDA build.
+deps: system-deps
+	$(PIP) install -q $(BUILD_TOOLS)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q --no-build-isolation -e '.[train,live,dev]'
+
+# Incremental rebuild of dhsdk._C in place (developers); serialised with a lock file.
+build:
+	flock build.lock $(PYTHON) setup.py -q build_ext --inplace
+
+test: deps
+	$(PYTHON) -m pytest
+
+demo: deps
+	dhsdk doctor
+
+bench: deps
+	$(PYTHON) benchmarks/bench_kernels.py
+
+clean:
+	rm -rf build dist *.egg-info dhsdk/_C*.so out results

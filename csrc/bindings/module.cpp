@@ -1,0 +1,8 @@
+// The extension module dhsdk._C: registration only, no logic.
+#include "bindings/registry.h"
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "dhsdk native kernels (CPU with OpenMP; CUDA launchers when compiled in)";
+  dh::register_build_info(m);
+  dh::register_cuda(m);
+}

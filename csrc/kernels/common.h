@@ -1,0 +1,103 @@
+// Shared per-pixel building blocks: compiled as __host__ __device__ under nvcc and as plain
+// inline C++ elsewhere, so the CPU launchers (csrc/cpu) and the CUDA launchers (csrc/cuda)
+// run the same arithmetic ("one body, two launchers", DESIGN.md).
+//
+// Conventions used by every kernel:
+//   * images are HWC, row-major, contiguous; pixel centres sit at integer coordinates
+//     (the OpenCV convention), so pixel (x, y) covers [x-0.5, x+0.5] x [y-0.5, y+0.5];
+//   * an Affine maps (x, y) -> (a*x + b*y + c, d*x + e*y + f); kernels take the map from
+//     *destination* pixels to *source* coordinates (inverse mapping) so every output pixel
+//     is written exactly once.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define DH_HD __host__ __device__ __forceinline__
+#else
+#define DH_HD inline
+#endif
+
+namespace dh {
+
+struct Affine {
+  float a, b, c;  // x' = a*x + b*y + c
+  float d, e, f;  // y' = d*x + e*y + f
+};
+
+struct Point {
+  float x, y;
+};
+
+DH_HD Point apply(const Affine& m, float x, float y) {
+  return Point{m.a * x + m.b * y + m.c, m.d * x + m.e * y + m.f};
+}
+
+DH_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+DH_HD int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Round-half-up then saturate to [0, 255].
+DH_HD uint8_t saturate_u8(float v) { return static_cast<uint8_t>(clampf(v + 0.5f, 0.f, 255.f)); }
+
+// Bilinear taps for a sample at (sx, sy) in an image of w x h pixels.
+// `inside` is false when the sample lies outside the image's pixel area
+// [-0.5, w-0.5] x [-0.5, h-0.5]; taps are clamped to the border (replicate) so a sample
+// on the last half-pixel reads the edge pixel.
+struct Taps {
+  int x0, y0, x1, y1;
+  float fx, fy;
+  bool inside;
+};
+
+DH_HD Taps bilinear_taps(float sx, float sy, int w, int h) {
+  Taps t;
+  t.inside = sx >= -0.5f && sy >= -0.5f && sx <= w - 0.5f && sy <= h - 0.5f;
+  const float cx = clampf(sx, 0.f, static_cast<float>(w - 1));
+  const float cy = clampf(sy, 0.f, static_cast<float>(h - 1));
+  const float flx = floorf(cx), fly = floorf(cy);
+  t.x0 = static_cast<int>(flx);
+  t.y0 = static_cast<int>(fly);
+  t.x1 = t.x0 + 1 < w ? t.x0 + 1 : t.x0;
+  t.y1 = t.y0 + 1 < h ? t.y0 + 1 : t.y0;
+  t.fx = cx - flx;
+  t.fy = cy - fly;
+  return t;
+}
+
+// Interpolate channel `ch` of a `channels`-channel HWC image of element type T at taps `t`.
+template <typename T>
+DH_HD float bilinear(const T* img, int w, int channels, const Taps& t, int ch) {
+  const float p00 = static_cast<float>(img[(t.y0 * w + t.x0) * channels + ch]);
+  const float p01 = static_cast<float>(img[(t.y0 * w + t.x1) * channels + ch]);
+  const float p10 = static_cast<float>(img[(t.y1 * w + t.x0) * channels + ch]);
+  const float p11 = static_cast<float>(img[(t.y1 * w + t.x1) * channels + ch]);
+  const float top = p00 + (p01 - p00) * t.fx;
+  const float bot = p10 + (p11 - p10) * t.fx;
+  return top + (bot - top) * t.fy;
+}
+
+// ---- launch geometry shared by the CUDA launchers and the CPU launch emulator ---------
+// A kernel body is a DH_HD function `void body(const Thread&, const Params&)`. The CUDA
+// launcher wraps it in a __global__ (csrc/cuda/launch.cuh); csrc/cpu/emulate.h runs the same
+// body over the same grid on the host, so the index math and bounds checks the GPU runs are
+// exercised by the CPU tests.
+struct Dim {
+  unsigned x, y, z;
+};
+
+struct Thread {
+  Dim block_idx, thread_idx, block_dim;
+  DH_HD int gx() const { return static_cast<int>(block_idx.x * block_dim.x + thread_idx.x); }
+  DH_HD int gy() const { return static_cast<int>(block_idx.y * block_dim.y + thread_idx.y); }
+  DH_HD int gz() const { return static_cast<int>(block_idx.z * block_dim.z + thread_idx.z); }
+};
+
+// Grid covering a w x h x depth domain with blocks of bx x by threads.
+inline Dim grid_for(int w, int h, int depth, Dim block) {
+  return Dim{(static_cast<unsigned>(w) + block.x - 1) / block.x,
+             (static_cast<unsigned>(h) + block.y - 1) / block.y, static_cast<unsigned>(depth)};
+}
+
+}  // namespace dh

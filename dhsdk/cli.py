@@ -1,0 +1,52 @@
+"""The ``dhsdk`` command line.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; those modules import only argparse-level things at the top, so
+``dhsdk --help`` stays fast and heavy imports happen inside ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from dhsdk.errors import DhsdkError
+
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": ("dhsdk.doctor", "check the installation and say how to fix what is missing"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dhsdk import __version__
+
+    parser = argparse.ArgumentParser(prog="dhsdk", description="Real-time lip-synced digital humans.")
+    parser.add_argument("--version", action="version", version=f"dhsdk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(module)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except DhsdkError as e:
+        print(f"dhsdk {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dhsdk {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""``dhsdk doctor``: what is installed, what works, and the one command for each missing piece.
+
+Exit status 0 when the CPU path is complete (native extension, ONNX Runtime, PyAV, face
+tracking, TTS); GPU pieces are reported but optional.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+from dataclasses import dataclass
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _module_check(name: str, module: str, fix: str, required: bool = True) -> Check:
+    try:
+        mod = importlib.import_module(module)
+    except Exception as e:  # noqa: BLE001 - any import failure is the thing reported
+        return Check(name, False, f"not importable ({type(e).__name__}: {e})".splitlines()[0], fix, required)
+    return Check(name, True, str(getattr(mod, "__version__", "installed")), "", required)
+
+
+def collect() -> list[Check]:
+    """Run every check; never raises."""
+    checks = [Check("python", True, f"{platform.python_version()} on {platform.machine()}")]
+    try:
+        from dhsdk import _C
+
+        info = dict(_C.build_info())
+        checks.append(Check("native extension", True,
+                            f"{info['compiler']}, SIMD {info['simd']}, OpenMP "
+                            f"{'on, ' + str(info['openmp_max_threads']) + ' threads' if info['openmp'] else 'off'}"))
+        checks.append(Check("CUDA launchers", bool(info["cuda"]),
+                            f"compiled for sm_{info['cuda_archs']} (nvcc {info['cuda_compiler_version']})"
+                            if info["cuda"] else "not compiled",
+                            "install the CUDA toolkit, then: pip install --force-reinstall --no-deps .",
+                            required=False))
+    except ImportError as e:
+        checks.append(Check("native extension", False, f"dhsdk._C not importable: {e}",
+                            "pip install -e . (needs a C++ compiler and CMake)"))
+    from dhsdk.device import cuda_problem
+
+    try:
+        problem = cuda_problem()
+    except ImportError:
+        problem = "the native extension is missing"
+    checks.append(Check("GPU", problem is None, problem or "usable", "see the GPU section of README.md",
+                        required=False))
+    checks.append(_module_check("ONNX Runtime", "onnxruntime", "pip install onnxruntime"))
+    try:
+        import onnxruntime as ort
+
+        checks.append(Check("ORT providers", True, ", ".join(ort.get_available_providers())))
+    except ImportError:
+        pass
+    checks.append(_module_check("PyAV (FFmpeg)", "av", "pip install av"))
+    checks.append(_module_check("OpenCV", "cv2", "pip install opencv-python-headless"))
+    checks.append(_module_check("face mesh (mediapipe)", "mediapipe", "pip install 'mediapipe==0.10.14' 'protobuf<5'"))
+    checks.append(_module_check("espeak-ng TTS", "espeakng_loader", "pip install espeakng-loader"))
+    checks.append(_module_check("PyTorch (training)", "torch",
+                                "pip install torch==2.13.0 && pip install 'dhsdk[train]'", required=False))
+    checks.append(_module_check("CuPy", "cupy", "pip install 'dhsdk[gpu]'", required=False))
+    checks.append(_module_check("TensorRT", "tensorrt",
+                                "pip install --extra-index-url https://pypi.nvidia.com tensorrt", required=False))
+    checks.append(_module_check("DALI", "nvidia.dali", "pip install 'dhsdk[gpu]'", required=False))
+    return checks
+
+
+def run(args: argparse.Namespace) -> int:
+    checks = collect()
+    if args.json:
+        import json
+
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            mark = "ok " if c.ok else ("!! " if c.required else "-- ")
+            line = f"{mark} {c.name:<{width}}  {c.detail}"
+            if not c.ok and c.fix:
+                line += f"\n    {'':<{width}}  fix: {c.fix}"
+            print(line)
+    missing = [c.name for c in checks if c.required and not c.ok]
+    if missing:
+        print(f"\nCPU path incomplete: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    print("\nCPU path complete." + ("" if any(c.name == "GPU" and c.ok for c in checks) else
+                                    " GPU path: not available here (optional)."))
+    return 0

@@ -1,0 +1,27 @@
+"""Runners: one interface for every neural stage, several backends (DESIGN.md "Runners").
+
+``OnnxrtRunner`` (CPU default and reference), ``TorchRunner`` (eager, training parity) and
+``TrtRunner`` (TensorRT engines, GPU) share :class:`~dhsdk.runtime.base.BaseRunner`.
+Backends are imported lazily: ``from dhsdk.runtime import OnnxrtRunner`` loads onnxruntime,
+nothing else.
+"""
+from __future__ import annotations
+
+from dhsdk.runtime.base import BaseRunner, TensorSpec
+
+_LAZY = {
+    "OnnxrtRunner": "dhsdk.runtime.ort",
+    "session_from_onnx": "dhsdk.runtime.ort",
+    "TorchRunner": "dhsdk.runtime.torch",
+    "TrtRunner": "dhsdk.runtime.trt",
+}
+
+__all__ = ["BaseRunner", "TensorSpec", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dhsdk.runtime' has no attribute {name!r}")
