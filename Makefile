@@ -26,8 +26,13 @@ build:
 test: deps
 	$(PYTHON) -m pytest
 
+DEMO_TEXT ?= Hello everyone, welcome to our live room! This silk summer dress is only nineteen ninety-nine today. It comes in four sizes, and every order ships tomorrow. Tap the cart to grab yours!
+
 demo: deps
-	dhsdk doctor
+	mkdir -p out
+	dhsdk render --avatar default --text "$(DEMO_TEXT)" -o out/demo.mp4 --contact out/demo_contact.png
+	@echo "demo video:    $(CURDIR)/out/demo.mp4"
+	@echo "contact sheet: $(CURDIR)/out/demo_contact.png"
 
 bench: deps
 	$(PYTHON) benchmarks/bench_kernels.py

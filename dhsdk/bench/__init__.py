@@ -1,0 +1,1 @@
+"""Performance harness (``dhsdk bench``) and the timing helper shared with ``benchmarks/``."""
