@@ -16,6 +16,7 @@ from dhsdk.errors import DhsdkError
 COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("dhsdk.doctor", "check the installation and say how to fix what is missing"),
     "render": ("dhsdk.pipeline.render_cli", "lip-sync speech (audio or text) on an avatar into an mp4"),
+    "engines": ("dhsdk.engines.cli", "build, list and clean TensorRT engines (GPU)"),
 }
 
 

@@ -25,6 +25,8 @@ class Check:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--gpu", action="store_true",
+                   help="also run the GPU self-test: every CUDA kernel and engine against the CPU reference")
 
 
 def _module_check(name: str, module: str, fix: str, required: bool = True) -> Check:
@@ -96,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
                 line += f"\n    {'':<{width}}  fix: {c.fix}"
             print(line)
     missing = [c.name for c in checks if c.required and not c.ok]
+    if args.gpu:
+        from dhsdk.gpu_selftest import run_selftest
+
+        print()
+        if run_selftest():
+            return 1
     if missing:
         print(f"\nCPU path incomplete: {', '.join(missing)}", file=sys.stderr)
         return 1

@@ -1,0 +1,192 @@
+"""PROJECTION of GPU throughput per stage and per stream (roofline), next to CPU figures measured here.
+
+No GPU exists where this project is developed, so GPU numbers are *projections*, not
+measurements: each stage's time is max(FLOPs / peak FLOP/s, bytes / memory bandwidth) with
+peaks from the vendors' spec sheets (GPUS below). That is an upper bound on speed: launch
+overhead, occupancy, tactic choice and the NVENC/PCIe engines are ignored. Engines are given a
+range: the low end uses the lower tensor peak and unfused activation traffic, the high end the
+higher peak and perfectly fused traffic (see dhsdk/engines/cost.py). FLOPs and bytes come from
+the ONNX graphs in dhsdk/assets/ (via the recipes in engines/) and, for the CUDA kernels, from
+the bytes each kernel reads and writes per frame (KERNELS below). CPU figures are ONNX Runtime
+medians measured in the same run on this machine.
+
+    python benchmarks/roofline.py [--batch 8] [--frame 1080x1920] [--crop 256] [--png results/roofline.png]
+
+One JSON line per (stage, device) and per pipeline, via benchmarks/timing.emit.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from timing import emit, measure
+
+# Vendor spec-sheet peaks (dense, no sparsity).
+GPUS = {
+    "RTX 4070": {"tensor_tflops": (58.3, 116.6), "fp32_tflops": 29.1, "bandwidth_gbs": 504.2, "pcie_gbs": 31.5,
+                 "source": "NVIDIA RTX 4070 spec / Ada whitepaper: FP16 tensor dense 58.3 (FP32 accumulate) - "
+                           "116.6 (FP16 accumulate) TFLOPS, 504 GB/s GDDR6X, PCIe 4.0 x16"},
+    "H100 SXM": {"tensor_tflops": (989.4, 989.4), "fp32_tflops": 66.9, "bandwidth_gbs": 3350.0, "pcie_gbs": 63.0,
+                 "source": "NVIDIA H100 SXM5 datasheet: FP16 tensor dense 989 TFLOPS, 3.35 TB/s HBM3, PCIe 5.0 x16"},
+}
+AVATAR_FPS = 25.0
+
+
+@dataclass(frozen=True)
+class StageCost:
+    """Per-frame cost of one stage."""
+
+    name: str
+    kind: str  # "engine" or "kernel"
+    flops: float
+    bytes_low: float  # optimistic traffic
+    bytes_high: float  # conservative traffic
+
+
+def kernel_costs(h: int, w: int, s: int) -> list[StageCost]:
+    """Per-frame FLOPs/bytes of the CUDA kernels (mouth ROI about s x s frame pixels).
+
+    crop: reads the ROI (uint8 RGB), writes one fp16 NCHW crop; composite: reads the fp16 crop,
+    the float32 mask and the frame ROI, writes the ROI; rgb_to_nv12: reads the RGB frame,
+    writes 1.5 bytes per pixel. FLOPs: ~8 per bilinear channel sample, ~10 per blended channel,
+    ~12 per converted pixel (these kernels are memory-bound by two orders of magnitude).
+    """
+    roi, px = s * s, h * w
+    crop = StageCost("crop", "kernel", roi * 3 * 8, roi * 3 + roi * 3 * 2, roi * 3 + roi * 3 * 2)
+    comp_bytes = roi * 3 * 2 + roi * 4 + roi * 3 * 2
+    comp = StageCost("composite", "kernel", roi * 3 * 10, comp_bytes, comp_bytes)
+    nv12 = StageCost("rgb_to_nv12", "kernel", px * 12, px * 4.5, px * 4.5)
+    return [crop, comp, nv12]
+
+
+def engine_costs(batch: int, only: list[str] | None) -> tuple[list[StageCost], dict[str, Path]]:
+    """Per-frame cost of every recipe's ONNX (cost at ``batch`` / batch); missing ONNX are skipped."""
+    from dhsdk.engines.cost import onnx_cost
+    from dhsdk.engines.recipes import all_recipes
+
+    out, paths = [], {}
+    for recipe in all_recipes():
+        path = recipe.onnx_path()
+        if only and recipe.name not in only:
+            continue
+        if not path.is_file():
+            print(f"# {recipe.name}: {path} not found, stage skipped", file=sys.stderr)
+            continue
+        c = onnx_cost(path, batch=batch)
+        out.append(StageCost(recipe.name, "engine", c.flops / batch, c.bytes_min / batch, c.bytes_unfused / batch))
+        paths[recipe.name] = path
+    return out, paths
+
+
+def project(stage: StageCost, gpu: dict) -> tuple[float, float]:
+    """(slow, fast) seconds per frame on ``gpu``: roofline bounds."""
+    bw = gpu["bandwidth_gbs"] * 1e9
+    if stage.kind == "engine":
+        lo_peak, hi_peak = (t * 1e12 for t in gpu["tensor_tflops"])
+        return max(stage.flops / lo_peak, stage.bytes_high / bw), max(stage.flops / hi_peak, stage.bytes_low / bw)
+    t = max(stage.flops / (gpu["fp32_tflops"] * 1e12), stage.bytes_high / bw)
+    return t, t
+
+
+def bound(stage: StageCost, gpu: dict) -> str:
+    """"compute" or "memory": which roof limits the conservative end."""
+    peak = (gpu["tensor_tflops"][0] if stage.kind == "engine" else gpu["fp32_tflops"]) * 1e12
+    return "compute" if stage.flops / peak > stage.bytes_high / (gpu["bandwidth_gbs"] * 1e9) else "memory"
+
+
+def measure_cpu(paths: dict[str, Path]) -> dict[str, float]:
+    """ONNX Runtime median ms per frame at batch 1 on this machine's CPU."""
+    import numpy as np
+
+    from dhsdk.engines.build import random_feeds
+    from dhsdk.engines.recipes import load_recipe, onnx_inputs, profile_shapes
+    from dhsdk.runtime.ort import OnnxrtRunner
+
+    out = {}
+    for name, path in paths.items():
+        shapes = {k: v[0] for k, v in profile_shapes(load_recipe(name), onnx_inputs(path)).items()}
+        with OnnxrtRunner(path) as runner:
+            feeds = random_feeds(shapes, {k: np.dtype(v.dtype) for k, v in runner.inputs.items()})
+            out[name] = measure(lambda: runner.infer(feeds), repeat=20, warmup=3)["median_ms"]
+    return out
+
+
+def plot(rows: list[dict], cpu_ms: dict[str, float], path: Path) -> None:
+    """Bars of projected fps ranges per stage and GPU, with the CPU's measured fps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = sorted({r["stage"] for r in rows}, key=[r["stage"] for r in rows].index)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / (len(GPUS) + 1)
+    for g, gpu in enumerate(GPUS):
+        lo = [next(r["fps_low"] for r in rows if r["stage"] == s and r["gpu"] == gpu) for s in stages]
+        hi = [next(r["fps_high"] for r in rows if r["stage"] == s and r["gpu"] == gpu) for s in stages]
+        xs = [i + g * width for i in range(len(stages))]
+        ax.bar(xs, hi, width, alpha=0.35, color=f"C{g}")
+        ax.bar(xs, lo, width, color=f"C{g}", label=f"{gpu} (projection: low-high)")
+    cpu = [1e3 / cpu_ms[s] if s in cpu_ms else 0 for s in stages]
+    ax.bar([i + len(GPUS) * width for i in range(len(stages))], cpu, width, color="grey", label="this CPU (measured)")
+    ax.set_xticks([i + width for i in range(len(stages))], stages)
+    ax.set_yscale("log")
+    ax.set_ylabel("frames / s (one stage alone)")
+    ax.set_title("PROJECTION: roofline upper bounds from spec sheets, not measurements")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=8, help="engine batch (streams served per tick)")
+    p.add_argument("--frame", default="1080x1920", help="output frame WxH (portrait by default)")
+    p.add_argument("--crop", type=int, default=256, help="mouth crop side S (px)")
+    p.add_argument("--engines", nargs="*", help="only these recipes")
+    p.add_argument("--png", type=Path, default=Path("results/roofline.png"))
+    p.add_argument("--no-cpu", action="store_true", help="skip the CPU measurement")
+    args = p.parse_args(argv)
+    w, h = (int(v) for v in args.frame.split("x"))
+
+    engines, paths = engine_costs(args.batch, args.engines)
+    stages = engines + kernel_costs(h, w, args.crop)
+    cpu_ms = {} if args.no_cpu else measure_cpu(paths)
+    rows = []
+    for gpu_name, gpu in GPUS.items():
+        per_frame = {}
+        for st in stages:
+            slow, fast = project(st, gpu)
+            per_frame[st.name] = (slow, fast)
+            row = {"bench": "roofline", "kind": "PROJECTION", "gpu": gpu_name, "stage": st.name, "batch": args.batch,
+                   "flops_per_frame": st.flops, "bytes_per_frame": [st.bytes_low, st.bytes_high],
+                   "fps_low": 1 / slow, "fps_high": 1 / fast,
+                   "bound": bound(st, gpu),
+                   "cpu_measured_fps": 1e3 / cpu_ms[st.name] if st.name in cpu_ms else None, "spec": gpu["source"]}
+            rows.append(row)
+            emit(row, with_machine=False)
+        mouths = [e.name for e in engines if e.name.startswith("inpaint")] or [None]
+        a2k = ["a2k"] if "a2k" in per_frame else []
+        for mouth in mouths:
+            names = a2k + ([mouth] if mouth else []) + [k.name for k in kernel_costs(h, w, args.crop)]
+            slow = sum(per_frame[n][0] for n in names)
+            fast = sum(per_frame[n][1] for n in names)
+            download = h * w * 1.5 / (gpu["pcie_gbs"] * 1e9)  # NV12 to host when NVENC is not used
+            emit({"bench": "roofline", "kind": "PROJECTION", "gpu": gpu_name, "pipeline": "+".join(names),
+                  "batch": args.batch, "fps_low": 1 / slow, "fps_high": 1 / fast,
+                  "streams_at_25fps_low": int(1 / slow // AVATAR_FPS), "streams_at_25fps_high": int(1 / fast // AVATAR_FPS),
+                  "fps_low_with_pcie_download": 1 / (slow + download),
+                  "note": "upper bound: ignores launch overhead, NVENC, decode and scheduling"}, with_machine=False)
+    for name, ms in cpu_ms.items():
+        emit({"bench": "roofline", "kind": "measured_cpu", "stage": name, "batch": 1, "median_ms": ms, "fps": 1e3 / ms})
+    if rows:
+        plot(rows, cpu_ms, args.png)
+        print(f"# plot: {args.png}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

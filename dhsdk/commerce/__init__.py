@@ -1,0 +1,2 @@
+"""The live-commerce host: product catalogue, scripted selling, viewers' comments,
+compliance filtering of every sentence before it is spoken."""
