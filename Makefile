@@ -34,8 +34,9 @@ demo: deps
 	@echo "demo video:    $(CURDIR)/out/demo.mp4"
 	@echo "contact sheet: $(CURDIR)/out/demo_contact.png"
 
+# Every stage + end to end, with baselines: results/*.json, *.md and plots (~2-5 min on 2 cores).
 bench: deps
-	$(PYTHON) benchmarks/bench_kernels.py
+	dhsdk bench --out results
 
 clean:
 	rm -rf build dist *.egg-info dhsdk/_C*.so out results

@@ -1,9 +1,9 @@
 """PROJECTION of GPU throughput per stage and per stream (roofline), next to CPU figures measured here.
 
 No GPU exists where this project is developed, so GPU numbers are *projections*, not
-measurements: each stage's time is max(FLOPs / peak FLOP/s, bytes / memory bandwidth) with
-peaks from the vendors' spec sheets (GPUS below). That is an upper bound on speed: launch
-overhead, occupancy, tactic choice and the NVENC/PCIe engines are ignored. Engines are given a
+measurements: each stage's time is max(FLOPs / peak FLOP/s, bytes / memory bandwidth, kernels x KERNEL_FLOOR_US / batch) with
+peaks from the vendors' spec sheets (GPUS below). That is an upper bound on speed: occupancy,
+tactic choice, decode and the NVENC engine are ignored. Engines are given a
 range: the low end uses the lower tensor peak and unfused activation traffic, the high end the
 higher peak and perfectly fused traffic (see dhsdk/engines/cost.py). FLOPs and bytes come from
 the ONNX graphs in dhsdk/assets/ (via the recipes in engines/) and, for the CUDA kernels, from
@@ -32,6 +32,11 @@ GPUS = {
                  "source": "NVIDIA H100 SXM5 datasheet: FP16 tensor dense 989 TFLOPS, 3.35 TB/s HBM3, PCIe 5.0 x16"},
 }
 AVATAR_FPS = 25.0
+# ASSUMPTION, not a spec: the shortest time one CUDA kernel occupies the GPU end to end (launch
+# from a CUDA graph, ramp-up, tail), ~2-5 us on current GPUs; 3 us is used. An engine runs about
+# one kernel per Conv/MatMul (TensorRT fuses bias/activation/elementwise into them), a kernel
+# stage one per batch; the floor is shared by the batch.
+KERNEL_FLOOR_US = 3.0
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,10 @@ class StageCost:
     flops: float
     bytes_low: float  # optimistic traffic
     bytes_high: float  # conservative traffic
+    floor_s: float  # kernels x KERNEL_FLOOR_US / batch
 
 
-def kernel_costs(h: int, w: int, s: int) -> list[StageCost]:
+def kernel_costs(h: int, w: int, s: int, batch: int) -> list[StageCost]:
     """Per-frame FLOPs/bytes of the CUDA kernels (mouth ROI about s x s frame pixels).
 
     crop: reads the ROI (uint8 RGB), writes one fp16 NCHW crop; composite: reads the fp16 crop,
@@ -53,11 +59,11 @@ def kernel_costs(h: int, w: int, s: int) -> list[StageCost]:
     writes 1.5 bytes per pixel. FLOPs: ~8 per bilinear channel sample, ~10 per blended channel,
     ~12 per converted pixel (these kernels are memory-bound by two orders of magnitude).
     """
-    roi, px = s * s, h * w
-    crop = StageCost("crop", "kernel", roi * 3 * 8, roi * 3 + roi * 3 * 2, roi * 3 + roi * 3 * 2)
+    roi, px, floor = s * s, h * w, KERNEL_FLOOR_US * 1e-6 / batch
+    crop = StageCost("crop", "kernel", roi * 3 * 8, roi * 3 + roi * 3 * 2, roi * 3 + roi * 3 * 2, floor)
     comp_bytes = roi * 3 * 2 + roi * 4 + roi * 3 * 2
-    comp = StageCost("composite", "kernel", roi * 3 * 10, comp_bytes, comp_bytes)
-    nv12 = StageCost("rgb_to_nv12", "kernel", px * 12, px * 4.5, px * 4.5)
+    comp = StageCost("composite", "kernel", roi * 3 * 10, comp_bytes, comp_bytes, floor)
+    nv12 = StageCost("rgb_to_nv12", "kernel", px * 12, px * 4.5, px * 4.5, floor)
     return [crop, comp, nv12]
 
 
@@ -75,7 +81,8 @@ def engine_costs(batch: int, only: list[str] | None) -> tuple[list[StageCost], d
             print(f"# {recipe.name}: {path} not found, stage skipped", file=sys.stderr)
             continue
         c = onnx_cost(path, batch=batch)
-        out.append(StageCost(recipe.name, "engine", c.flops / batch, c.bytes_min / batch, c.bytes_unfused / batch))
+        out.append(StageCost(recipe.name, "engine", c.flops / batch, c.bytes_min / batch, c.bytes_unfused / batch,
+                             c.heavy_nodes * KERNEL_FLOOR_US * 1e-6 / batch))
         paths[recipe.name] = path
     return out, paths
 
@@ -85,15 +92,18 @@ def project(stage: StageCost, gpu: dict) -> tuple[float, float]:
     bw = gpu["bandwidth_gbs"] * 1e9
     if stage.kind == "engine":
         lo_peak, hi_peak = (t * 1e12 for t in gpu["tensor_tflops"])
-        return max(stage.flops / lo_peak, stage.bytes_high / bw), max(stage.flops / hi_peak, stage.bytes_low / bw)
-    t = max(stage.flops / (gpu["fp32_tflops"] * 1e12), stage.bytes_high / bw)
+        return (max(stage.flops / lo_peak, stage.bytes_high / bw, stage.floor_s),
+                max(stage.flops / hi_peak, stage.bytes_low / bw, stage.floor_s))
+    t = max(stage.flops / (gpu["fp32_tflops"] * 1e12), stage.bytes_high / bw, stage.floor_s)
     return t, t
 
 
 def bound(stage: StageCost, gpu: dict) -> str:
-    """"compute" or "memory": which roof limits the conservative end."""
+    """"compute", "memory" or "launch": which limit sets the conservative end."""
     peak = (gpu["tensor_tflops"][0] if stage.kind == "engine" else gpu["fp32_tflops"]) * 1e12
-    return "compute" if stage.flops / peak > stage.bytes_high / (gpu["bandwidth_gbs"] * 1e9) else "memory"
+    times = {"compute": stage.flops / peak, "memory": stage.bytes_high / (gpu["bandwidth_gbs"] * 1e9),
+             "launch": stage.floor_s}
+    return max(times, key=times.get)
 
 
 def measure_cpu(paths: dict[str, Path]) -> dict[str, float]:
@@ -153,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.frame.split("x"))
 
     engines, paths = engine_costs(args.batch, args.engines)
-    stages = engines + kernel_costs(h, w, args.crop)
+    stages = engines + kernel_costs(h, w, args.crop, args.batch)
     cpu_ms = {} if args.no_cpu else measure_cpu(paths)
     rows = []
     for gpu_name, gpu in GPUS.items():
@@ -171,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         mouths = [e.name for e in engines if e.name.startswith("inpaint")] or [None]
         a2k = ["a2k"] if "a2k" in per_frame else []
         for mouth in mouths:
-            names = a2k + ([mouth] if mouth else []) + [k.name for k in kernel_costs(h, w, args.crop)]
+            names = a2k + ([mouth] if mouth else []) + [k.name for k in kernel_costs(h, w, args.crop, args.batch)]
             slow = sum(per_frame[n][0] for n in names)
             fast = sum(per_frame[n][1] for n in names)
             download = h * w * 1.5 / (gpu["pcie_gbs"] * 1e9)  # NV12 to host when NVENC is not used
@@ -179,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                   "batch": args.batch, "fps_low": 1 / slow, "fps_high": 1 / fast,
                   "streams_at_25fps_low": int(1 / slow // AVATAR_FPS), "streams_at_25fps_high": int(1 / fast // AVATAR_FPS),
                   "fps_low_with_pcie_download": 1 / (slow + download),
-                  "note": "upper bound: ignores launch overhead, NVENC, decode and scheduling"}, with_machine=False)
+                  "note": f"upper bound: roofline + {KERNEL_FLOOR_US} us/kernel floor; ignores NVENC, decode, scheduling"}, with_machine=False)
     for name, ms in cpu_ms.items():
         emit({"bench": "roofline", "kind": "measured_cpu", "stage": name, "batch": 1, "median_ms": ms, "fps": 1e3 / ms})
     if rows:

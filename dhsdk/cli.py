@@ -16,7 +16,10 @@ from dhsdk.errors import DhsdkError
 COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("dhsdk.doctor", "check the installation and say how to fix what is missing"),
     "render": ("dhsdk.pipeline.render_cli", "lip-sync speech (audio or text) on an avatar into an mp4"),
+    "live": ("dhsdk.pipeline.live_cli", "an avatar speaking live (wav, stdin text, mic) to file/RTMP/OBS/browser sinks"),
     "engines": ("dhsdk.engines.cli", "build, list and clean TensorRT engines (GPU)"),
+    "train": ("dhsdk.train.cli", "train the project's models (a2k) and regenerate shipped weights"),
+    "bench": ("dhsdk.bench.cli", "benchmark every stage and the live pipeline; compare two runs"),
 }
 
 

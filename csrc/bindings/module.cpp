@@ -5,4 +5,8 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "dhsdk native kernels (CPU with OpenMP; CUDA launchers when compiled in)";
   dh::register_build_info(m);
   dh::register_cuda(m);
+  dh::register_composite(m);
+  dh::register_crop(m);
+  dh::register_color(m);
+  dh::register_warp(m);
 }

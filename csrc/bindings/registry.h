@@ -8,5 +8,9 @@ namespace dh {
 
 void register_build_info(pybind11::module_& m);
 void register_cuda(pybind11::module_& m);
+void register_composite(pybind11::module_& m);
+void register_crop(pybind11::module_& m);
+void register_color(pybind11::module_& m);
+void register_warp(pybind11::module_& m);
 
 }  // namespace dh

@@ -232,6 +232,8 @@ def _dl_dtype(dt: DLDataType, obj: Any) -> np.dtype:
 
 
 def _dlpack_capsule(obj: Any, stream: int | None) -> Any:
+    if stream == 0:  # DLPack forbids 0 (ambiguous) for CUDA: the default stream is 1 (legacy)
+        stream = 1
     try:
         return obj.__dlpack__(stream=stream, max_version=(DLPACK_MAJOR, 0))
     except TypeError:  # producers older than DLPack 1.0 take no max_version
@@ -301,8 +303,11 @@ def _cai_of(obj: Any) -> dict | None:
 def device_view(obj: Any, stream: int | None = None, contiguous: bool = True) -> DeviceView:
     """A zero-copy :class:`DeviceView` of a CUDA array from CuPy, torch, PyCUDA, Numba, JAX, ...
 
-    ``__cuda_array_interface__`` is preferred (no ownership transfer); DLPack is used for
-    objects that only speak DLPack. Nothing is copied and no CUDA call is made.
+    ``__cuda_array_interface__`` v3 is preferred (no ownership transfer; its ``stream`` tells
+    the consumer what to wait for); DLPack is used for objects that only speak DLPack and for
+    those whose interface is older than v3 (torch), because the producer then orders its work
+    before ``stream``. An object with only a pre-v3 interface (old Numba/PyCUDA) is read as is:
+    its pending writes must be complete. Nothing is copied and no CUDA call is made.
 
     Args:
         obj: a device array, or a DeviceView (returned as is).
@@ -319,7 +324,9 @@ def device_view(obj: Any, stream: int | None = None, contiguous: bool = True) ->
             raise InputError(f"DeviceView of shape {obj.shape} is not C-contiguous")
         return obj
     cai = _cai_of(obj)
-    if cai is not None:
+    # __cuda_array_interface__ before v3 carries no stream, so nothing orders the producer's
+    # pending writes before our reads (torch exports v2): prefer DLPack, which does, when offered.
+    if cai is not None and (int(cai.get("version", 0)) >= 3 or not hasattr(obj, "__dlpack__")):
         return _from_cai(obj, cai, contiguous)
     if hasattr(obj, "__dlpack__"):
         if hasattr(obj, "__dlpack_device__"):  # ask first, so a CPU array is never exported

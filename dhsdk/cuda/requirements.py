@@ -12,7 +12,7 @@ from typing import Sequence
 # piece -> (module to import, install command)
 _PACKAGES = {
     "cupy": ("cupy", "pip install 'dhsdk[gpu]'  (CuPy for CUDA 13: cupy-cuda13x)"),
-    "tensorrt": ("tensorrt", "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10'"),
+    "tensorrt": ("tensorrt", "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10,<11'"),
     "polygraphy": ("polygraphy", "pip install polygraphy"),
     "dali": ("nvidia.dali", "pip install 'dhsdk[gpu]'  (nvidia-dali-cuda130)"),
 }

@@ -164,8 +164,14 @@ def build_serialized(recipe: Recipe, onnx_path: Path, timing_cache: Path | None 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, recipe.workspace_mib << 20)
     if recipe.precision in ("fp16", "int8"):
+        if not hasattr(trt.BuilderFlag, "FP16"):  # TensorRT 11 builds strongly typed networks only
+            raise InputError(
+                f"{recipe.name}: TensorRT {trt.__version__} has no fp16/int8 builder flags (strongly typed networks "
+                f"only): install 'tensorrt>=10,<11', or convert the model to fp16 first (python -m "
+                f"modelopt.onnx.autocast --onnx_path {onnx_path} --output_path <fp16.onnx>) and build that with "
+                f"precision: fp32 in {recipe.source or 'the recipe'}")
         config.set_flag(trt.BuilderFlag.FP16)
-    else:  # TensorRT enables TF32 by default; fp32 in a recipe means IEEE fp32
+    elif hasattr(trt.BuilderFlag, "TF32"):  # on by default; fp32 in a recipe means IEEE fp32
         config.clear_flag(trt.BuilderFlag.TF32)
     profile = builder.create_optimization_profile()
     for name, (lo, opt, hi) in profile_spec.items():

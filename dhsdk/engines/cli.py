@@ -63,6 +63,9 @@ def _build(args: argparse.Namespace, cache) -> int:
     if missing:
         raise DeviceError("building engines needs:\n  " + "\n  ".join(missing))
     for recipe in recipes:
+        if not args.names and not recipe.onnx_path().is_file():
+            print(f"{recipe.name}: skipped, {recipe.onnx_path()} is not exported yet")
+            continue
         path = build_engine(recipe, args.onnx, cache, device=args.device, force=args.force)
         print(f"{recipe.name}: {path}")
     return 0

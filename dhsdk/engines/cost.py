@@ -35,6 +35,8 @@ class GraphCost:
         bytes_min: weights + graph inputs + graph outputs.
         bytes_unfused: weights + every node's activation reads and writes.
         by_op: op type -> FLOPs.
+        heavy_nodes: Conv/ConvTranspose/MatMul/Gemm nodes, about the number of kernels an
+            engine runs once TensorRT has fused bias, activations and elementwise ops into them.
     """
 
     flops: float
@@ -42,6 +44,10 @@ class GraphCost:
     bytes_min: float
     bytes_unfused: float
     by_op: dict[str, float]
+    heavy_nodes: int
+
+
+_HEAVY = {"Conv", "ConvTranspose", "MatMul", "Gemm"}
 
 
 def _attr(node, name: str, default):
@@ -138,4 +144,5 @@ def onnx_cost(path: str | os.PathLike, dims: Mapping[str, int] | None = None, ba
         by_op[node.op_type] = by_op.get(node.op_type, 0.0) + f
         unfused += sum(act(n) for n in node.input if n) + sum(act(n) for n in node.output if n)
     io = sum(act(vi.name) for vi in graph_inputs) + sum(act(o.name) for o in inferred.graph.output)
-    return GraphCost(flops, weight_bytes, weight_bytes + io, unfused, by_op)
+    heavy = sum(node.op_type in _HEAVY for node in inferred.graph.node)
+    return GraphCost(flops, weight_bytes, weight_bytes + io, unfused, by_op, heavy)

@@ -10,12 +10,14 @@ shape change before a capture; a graph fixes shapes, addresses and context).
 
 Outputs are CuPy arrays owned by the runner, reused per (stream, shape): valid until the next
 call on the same stream with the same shapes. Pass ``outputs=`` to write into your own arrays.
+Inputs stay referenced until an event recorded after their enqueue has completed, so a caller
+may drop them right after the call.
 """
 from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Union
@@ -24,7 +26,7 @@ import numpy as np
 
 from dhsdk._optional import require
 from dhsdk.cuda.arrays import DeviceView, device_view
-from dhsdk.cuda.streams import Stream, cupy_for, is_default_stream, stream_ptr
+from dhsdk.cuda.streams import Event, Stream, cupy_for, is_default_stream, stream_ptr
 from dhsdk.errors import InputError
 from dhsdk.runtime.base import BaseRunner, TensorSpec
 
@@ -60,7 +62,9 @@ class _StreamState:
     out_buffers: dict[tuple[str, tuple[int, ...]], Any] = field(default_factory=dict)
     graphs: "OrderedDict[tuple, Any]" = field(default_factory=OrderedDict)
     seen: set = field(default_factory=set)
-    keep: list = field(default_factory=list)  # host->device staging copies of the last call
+    # (event after an enqueue, the inputs it reads): the inputs' memory (DLPack owners, staging
+    # copies) stays referenced until the GPU is done with it, even if the caller drops it.
+    inflight: deque = field(default_factory=deque)
 
 
 class TrtRunner(BaseRunner):
@@ -121,8 +125,9 @@ class TrtRunner(BaseRunner):
         return ins, outs
 
     def deactivate_impl(self) -> None:
-        if self._stream is not None:
-            self._stream.synchronize()
+        for st in self._states.values():  # events, not streams: a caller's stream may be gone already
+            for event, _ in st.inflight:
+                event.synchronize()
         self._states.clear()
         self.engine = self._runtime = self._stream = None
 
@@ -138,6 +143,8 @@ class TrtRunner(BaseRunner):
     def infer_async(self, feeds: Mapping[str, Any], stream: Any = None, outputs: Mapping[str, Any] | None = None,
                     check: bool = True) -> dict[str, Any]:
         """Enqueue one inference on ``stream`` and return without waiting.
+
+        Calls on one stream must come from one thread at a time (they share its context).
 
         Args:
             feeds: input name -> device array (CuPy, torch.cuda, PyCUDA, Numba, anything with
@@ -165,16 +172,14 @@ class TrtRunner(BaseRunner):
                 st = self._states[s] = _StreamState(context)
             return st
 
-    def _input_views(self, st: _StreamState, feeds: Mapping[str, Any], s: int) -> dict[str, DeviceView]:
+    def _input_views(self, feeds: Mapping[str, Any], s: int) -> dict[str, DeviceView]:
         cp, views = self._cp, {}
-        st.keep = []
         ext = Stream(s)
         for name, spec in self._inputs.items():
             arr = feeds[name]
             if isinstance(arr, np.ndarray):
                 with ext:
                     arr = cp.asarray(arr, dtype=spec.dtype)  # the one host->device copy
-                st.keep.append(arr)
             view = device_view(arr, stream=s)
             if view.stream not in (None, s):  # __cuda_array_interface__ producer on another stream
                 ext.wait_stream(view.stream)
@@ -204,8 +209,10 @@ class TrtRunner(BaseRunner):
     def _enqueue(self, feeds: Mapping[str, Any], s: int, outputs: Mapping[str, Any] | None) -> dict[str, Any]:
         with self._cp.cuda.Device(self.device):
             st = self._state(s)
+            while st.inflight and st.inflight[0][0].done():
+                st.inflight.popleft()
             ctx = st.context
-            views = self._input_views(st, feeds, s)
+            views = self._input_views(feeds, s)
             changed = False
             for name, view in views.items():
                 if st.shapes.get(name) != view.shape:
@@ -219,6 +226,7 @@ class TrtRunner(BaseRunner):
             key = (tuple((n, v.shape, v.ptr) for n, v in views.items()),
                    tuple((n, device_view(a).ptr) for n, a in result.items()))
             self._execute(st, s, key, changed)
+            st.inflight.append((Event().record(s), views))
         return result
 
     def _execute(self, st: _StreamState, s: int, key: tuple, changed: bool) -> None:

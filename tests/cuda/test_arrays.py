@@ -212,3 +212,39 @@ def test_contiguity_agrees_with_numpy(shape, data):
     a = base.transpose(perm)[tuple(slice(None, None, s) for s in steps)]
     v = DeviceView(0, a.shape, a.strides, a.dtype, 0, None, False, None)
     assert v.is_c_contiguous == a.flags.c_contiguous
+
+
+class TorchLike(FakeDLPack):
+    """Both protocols with a v2 interface, as torch CUDA tensors have."""
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        return FakeCAI(self.a, version=2).iface
+
+
+def test_pre_v3_interface_defers_to_dlpack_for_stream_order():
+    a = np.zeros((2, 3), np.float32)
+    producer = TorchLike(a)
+    v = device_view(producer, stream=0)
+    assert producer.requested == [(1, (1, 0))]  # DLPack was used, with 0 mapped to the legacy stream
+    assert v.device_id == 3
+    del v
+    gc.collect()
+    assert producer.deleted == 1
+
+
+@pytest.mark.gpu
+def test_real_cupy_and_torch_arrays_are_viewed_in_place():
+    cupy = pytest.importorskip("cupy")
+    a = cupy.arange(24, dtype=cupy.float32).reshape(2, 3, 4)
+    v = device_view(a)
+    assert (v.ptr, v.shape, v.strides_bytes, v.dtype) == (a.data.ptr, a.shape, a.strides, np.float32)
+    w = view_from_capsule(a.__dlpack__(), a)  # the DLPack route sees the same memory
+    assert (w.ptr, w.shape, w.device_id) == (a.data.ptr, a.shape, a.device.id)
+    with pytest.raises(InputError, match="not C-contiguous"):
+        device_view(a.transpose(2, 0, 1))
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        t = torch.arange(6, device="cuda", dtype=torch.float16).reshape(2, 3)
+        tv = device_view(t)  # torch exports interface v2, so this goes through DLPack
+        assert (tv.ptr, tv.shape, tv.dtype) == (t.data_ptr(), (2, 3), np.float16)

@@ -29,3 +29,17 @@ def test_every_missing_piece_has_its_install_command(monkeypatch):
 
     assert any(line.startswith("CUDA:") for line in lines) == (cuda_problem() is not None)
     assert missing_gpu_pieces(()) == []
+
+
+@pytest.mark.parametrize("query,needle", [
+    ({"compiled": False, "driver_version": 0, "error": "", "devices": []}, "install the CUDA toolkit (nvcc)"),
+    ({"compiled": True, "driver_version": 0, "error": "cudaErrorInsufficientDriver", "devices": []},
+     "install the NVIDIA driver"),
+    ({"compiled": True, "driver_version": 13000, "error": "", "devices": []}, "reports no CUDA device"),
+])
+def test_cuda_problems_name_the_fix(monkeypatch, query, needle):
+    import dhsdk.device
+
+    monkeypatch.setattr(dhsdk.device, "cuda_query", lambda: query)
+    (line,) = missing_gpu_pieces(("cuda",))
+    assert line.startswith("CUDA:") and needle in line

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import write_tiny_onnx
+from tiny_models import write_tiny_onnx
 
 from dhsdk.engines.build import build_engine, compare_runners, random_feeds
 from dhsdk.engines.recipes import parse_recipe

@@ -59,7 +59,7 @@ def test_bytes_bounds(tmp_path):
 
 def test_unsized_dynamic_dim_is_an_error(tmp_path):
     pytest.importorskip("onnx")
-    from conftest import write_tiny_onnx
+    from tiny_models import write_tiny_onnx
 
     path = write_tiny_onnx(tmp_path / "t.onnx", time_dim="T")
     with pytest.raises(ValueError, match="'T'"):

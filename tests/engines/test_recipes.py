@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_tiny_onnx
+from tiny_models import write_tiny_onnx
 
 from dhsdk.engines.recipes import all_recipes, load_recipe, onnx_inputs, parse_recipe, profile_shapes
 from dhsdk.errors import InputError

@@ -16,7 +16,8 @@ from dhsdk.runtime.trt import TrtRunner
 
 
 def test_import_loads_no_gpu_stack():
-    code = "import sys, dhsdk.runtime.trt; print(sorted({'tensorrt', 'cupy', 'torch'} & set(sys.modules)))"
+    code = ("import sys, dhsdk.runtime.trt, dhsdk.cuda, dhsdk.engines, dhsdk.engines.cli, dhsdk.gpu_selftest; "
+            "print(sorted({'tensorrt', 'cupy', 'torch', 'onnx', 'polygraphy', 'onnxruntime'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -1,0 +1,138 @@
+// dhsdk._C.composite / dhsdk._C.emulated.composite: blend a crop into a frame in place.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "bindings/kernel_args.h"
+#include "bindings/registry.h"
+#include "cpu/kernels_cpu.h"
+
+namespace py = pybind11;
+
+namespace dh {
+namespace {
+
+ShapeMask parse_shape(int shape, const py::tuple& ellipse, const py::object& polygon, float feather,
+                      py::array_t<float>& poly_keep) {
+  ShapeMask m{};
+  m.shape = shape;
+  m.feather = feather;
+  if (shape == kMaskEllipse) {
+    DH_CHECK(ellipse.size() == 5, "ellipse must be (cx, cy, rx, ry, angle), got " << ellipse.size() << " values");
+    m.cx = ellipse[0].cast<float>();
+    m.cy = ellipse[1].cast<float>();
+    m.rx = ellipse[2].cast<float>();
+    m.ry = ellipse[3].cast<float>();
+    m.angle = ellipse[4].cast<float>();
+    DH_CHECK(m.rx > 0 && m.ry > 0, "ellipse radii must be > 0, got " << m.rx << ", " << m.ry);
+  } else if (shape == kMaskPolygon) {
+    poly_keep = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(polygon);
+    DH_CHECK(poly_keep && poly_keep.ndim() == 2 && poly_keep.shape(1) == 2 && poly_keep.shape(0) >= 3,
+             "polygon must be (N, 2) with N >= 3, got shape " << (poly_keep ? shape_str(poly_keep) : "?"));
+    m.poly = poly_keep.data();
+    m.n = static_cast<int>(poly_keep.shape(0));
+  } else {
+    DH_CHECK(shape == kMaskNone || shape == kMaskArray, "unknown mask shape code " << shape);
+  }
+  return m;
+}
+
+// The analytic alpha of composite, sampled at every crop pixel centre.
+py::array_t<float> shape_mask(int size, int shape, py::tuple ellipse, py::object polygon, float feather) {
+  DH_CHECK(size >= 1, "size must be >= 1, got " << size);
+  DH_CHECK(shape == kMaskEllipse || shape == kMaskPolygon, "shape must be 2 (ellipse) or 3 (polygon), got " << shape);
+  py::array_t<float> poly_keep;
+  const ShapeMask m = parse_shape(shape, ellipse, polygon, feather, poly_keep);
+  py::array_t<float> out({size, size});
+  float* o = out.mutable_data();
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) o[y * size + x] = shape_alpha(m, float(x), float(y));
+  return out;
+}
+
+py::tuple composite(py::array frame, py::array crop, py::array_t<double, py::array::forcecast> affine,
+                    py::object mask, int shape, py::tuple ellipse, py::object polygon, float feather,
+                    bool emulated) {
+  check_frame(frame, "frame");
+  const int H = static_cast<int>(frame.shape(0)), W = static_cast<int>(frame.shape(1));
+  DH_CHECK(crop.ndim() == 3 && crop.shape(0) == crop.shape(1) && crop.shape(0) >= 1 && crop.shape(2) == 3,
+           "crop must be S x S x 3 with S >= 1, got shape " << shape_str(crop));
+  DH_CHECK(is_c_contiguous(crop), "crop must be C-contiguous, shape " << shape_str(crop));
+  DH_CHECK(affine.ndim() == 2 && affine.shape(0) == 2 && affine.shape(1) == 3,
+           "affine must be (2, 3) crop -> frame, got shape " << shape_str(affine));
+  const int S = static_cast<int>(crop.shape(0));
+  auto A = affine.unchecked<2>();
+  const double a = A(0, 0), b = A(0, 1), c = A(0, 2), d = A(1, 0), e = A(1, 1), f = A(1, 2);
+  const double det = a * e - b * d;
+  DH_CHECK(std::isfinite(det) && std::fabs(det) > 1e-12, "affine is singular (det " << det << ")");
+
+  CompositeParams p{};
+  p.frame = static_cast<uint8_t*>(frame.mutable_data());
+  p.height = H;
+  p.width = W;
+  p.channels = static_cast<int>(frame.shape(2));
+  p.crop = crop.data();
+  p.crop_type = elem_type(crop, "crop");
+  p.size = S;
+  p.inv = Affine{float(e / det), float(-b / det), float((b * f - e * c) / det),
+                 float(-d / det), float(a / det), float((d * c - a * f) / det)};
+  py::array_t<float> mask_keep, poly_keep;
+  p.shape = parse_shape(shape, ellipse, polygon, feather, poly_keep);
+  if (shape == kMaskArray) {
+    p.mask = optional_mask(mask, S, mask_keep);
+    DH_CHECK(p.mask != nullptr, "shape 1 (mask) needs an (S, S) float32 mask array");
+  }
+
+  // ROI: bounding box of the crop's pixel area [-0.5, S-0.5]^2 mapped into the frame.
+  double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
+  for (double u : {-0.5, S - 0.5})
+    for (double v : {-0.5, S - 0.5}) {
+      const double X = a * u + b * v + c, Y = d * u + e * v + f;
+      xmin = std::min(xmin, X); xmax = std::max(xmax, X);
+      ymin = std::min(ymin, Y); ymax = std::max(ymax, Y);
+    }
+  const int x0 = std::max(0, int(std::floor(std::max(xmin, -1.0)))), x1 = std::min(W - 1, int(std::ceil(std::min(xmax, double(W)))));
+  const int y0 = std::max(0, int(std::floor(std::max(ymin, -1.0)))), y1 = std::min(H - 1, int(std::ceil(std::min(ymax, double(H)))));
+  DH_CHECK(x0 <= x1 && y0 <= y1, "affine maps no pixel of the crop " << shape_str(crop)
+                                     << " onto the frame " << shape_str(frame) << " (crop spans x "
+                                     << xmin << ".." << xmax << ", y " << ymin << ".." << ymax << ")");
+  p.x0 = x0;
+  p.y0 = y0;
+  p.roi_w = x1 - x0 + 1;
+  p.roi_h = y1 - y0 + 1;
+  run_host(p, emulated, composite_cpu, composite_emulated);
+  return py::make_tuple(p.x0, p.y0, p.roi_w, p.roi_h);
+}
+
+constexpr const char* kDoc =
+    "composite(frame, crop, affine, mask, shape, ellipse, polygon, feather) -> (x0, y0, w, h)\n"
+    "Blend crop into frame in place. frame: (H, W, 3|4) uint8 C-contiguous (first 3 channels\n"
+    "blended, in the crop's channel order); crop: (S, S, 3) uint8, or float32/float16 in 0..1;\n"
+    "affine: (2, 3) crop pixel -> frame pixel; shape: 0 none (alpha 1), 1 mask ((S, S) float32\n"
+    "alpha), 2 ellipse (cx, cy, rx, ry, angle_rad) in crop pixels, 3 polygon ((N, 2) crop pixels);\n"
+    "feather: px width of the alpha ramp. Returns the touched ROI (x0, y0, w, h).";
+
+}  // namespace
+
+void register_composite(py::module_& m) {
+  using namespace py::literals;
+  auto args = [](bool emu) {
+    return [emu](py::array frame, py::array crop, py::array_t<double, py::array::forcecast> affine,
+                 py::object mask, int shape, py::tuple ellipse, py::object polygon, float feather) {
+      return composite(frame, crop, affine, mask, shape, ellipse, polygon, feather, emu);
+    };
+  };
+  m.def("composite", args(false), kDoc, "frame"_a, "crop"_a, "affine"_a, "mask"_a = py::none(),
+        "shape"_a = 0, "ellipse"_a = py::tuple(), "polygon"_a = py::none(), "feather"_a = 0.f);
+  m.def("shape_mask", &shape_mask,
+        "shape_mask(size, shape, ellipse, polygon, feather) -> (S, S) float32: the analytic alpha\n"
+        "composite uses for shape 2 (ellipse) / 3 (polygon), sampled at crop pixel centres.",
+        "size"_a, "shape"_a, "ellipse"_a = py::tuple(), "polygon"_a = py::none(), "feather"_a = 0.f);
+  emulated_module(m).def("composite", args(true), kDoc, "frame"_a, "crop"_a, "affine"_a,
+                         "mask"_a = py::none(), "shape"_a = 0, "ellipse"_a = py::tuple(),
+                         "polygon"_a = py::none(), "feather"_a = 0.f);
+}
+
+}  // namespace dh

@@ -1,0 +1,1 @@
+"""Neural model definitions (PyTorch, training/export only) and their ONNX Runtime runners."""

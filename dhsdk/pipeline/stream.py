@@ -1,0 +1,285 @@
+"""Live stream: push audio from any thread, get lip-synced frames at the avatar's fps.
+
+One master clock, the output audio sample clock: frame k plays samples
+``[round(k*sr/fps), round((k+1)*sr/fps))`` and has ``pts = k / fps``, so lips and sound are in
+sync by construction and cannot drift however long the stream runs. Audio goes into a bounded
+:class:`~dhsdk.pipeline.jitter.JitterBuffer`; a *committed timeline* reads it one frame at a time
+ahead of playback by the a2k look-ahead, so the a2k stream always has its future context. With
+no speech the avatar plays its idle loop; :class:`StreamingActivity` ramps into and out of speech.
+
+In real time (``realtime=True``) frames are paced by the wall clock; a stream that falls behind
+repeats the previous image (video only: every frame still carries its audio) until it catches
+up, and counts it. ``realtime=False`` runs as fast as the consumer pulls (tests, offline).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from dhsdk.frames import VideoFrame
+from dhsdk.pipeline.activity import frame_energy_db
+from dhsdk.pipeline.jitter import JitterBuffer
+from dhsdk.pipeline.live_activity import StreamingActivity
+
+SAMPLE_RATE = 16000
+_LATENCY_WINDOW = 4096  # latency samples kept for percentiles (bounded memory)
+
+
+@dataclass
+class StreamMetrics:
+    """Counters and timings of one stream (read them any time; values are snapshots).
+
+    Attributes:
+        frames: frames emitted.
+        late: frames emitted more than one frame period after their due time.
+        repeated: frames whose image repeated the previous one because the stream was behind.
+        dropped: frames dropped because the pull consumer did not keep up (real time only).
+        skipped_silence: silent frames of input dropped by drift correction.
+        underruns: reads that found the jitter buffer dry mid-speech (padded with silence).
+        stage_ms: stage -> recent durations in ms (``a2k``, ``render`` = crop+mouth+composite,
+            ``total``).
+        latency_ms: recent audio-in -> frame-out latencies in ms.
+    """
+
+    frames: int = 0
+    late: int = 0
+    repeated: int = 0
+    dropped: int = 0
+    underruns: int = 0
+    skipped_silence: int = 0
+    buffer_s: float = 0.0
+    stage_ms: dict[str, deque] = field(default_factory=lambda: {
+        s: deque(maxlen=_LATENCY_WINDOW) for s in ("a2k", "render", "total")})
+    latency_ms: deque = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
+
+    def summary(self) -> dict[str, float]:
+        """Flat dict: counters, buffer depth, p50/p95/p99 of latency and stage times (ms)."""
+        out: dict[str, float] = {k: getattr(self, k) for k in
+                                 ("frames", "late", "repeated", "dropped", "underruns",
+                                                           "skipped_silence", "buffer_s")}
+        series = {"latency": self.latency_ms, **self.stage_ms}
+        for name, values in series.items():
+            v = np.asarray(list(values), np.float64)
+            for p in (50, 95, 99):
+                out[f"{name}_p{p}_ms"] = float(np.percentile(v, p)) if len(v) else float("nan")
+        return out
+
+
+@dataclass
+class _Slot:
+    """One committed frame: its audio, when its audio arrived, its activity weight."""
+
+    index: int
+    audio: np.ndarray
+    pushed: float | None
+    weight: float
+
+
+class Stream:
+    """One avatar, live.
+
+    Args:
+        lipsync: a :class:`dhsdk.pipeline.lipsync.LipSync` (or anything with ``avatar``,
+            ``a2k``, ``lips(base, delta, w)`` and ``frame(base, lips)``).
+        realtime: pace frames by the wall clock (True) or run as fast as pulled (False).
+        on_frame: called with every :class:`VideoFrame` (on the stream's thread).
+        max_buffer_s: bound on audio queued ahead of playback; pushing more raises InputError.
+        fps: output frame rate; the avatar's when None.
+        queue_s: seconds of frames the pull iterator buffers in real time (oldest dropped
+            beyond it); with ``realtime=False`` the producer stays two frames ahead of the puller.
+        drift_s: buffered audio above which silent frames are dropped (drift correction for
+            sources whose clock runs faster than the output clock).
+        vad: gate the mouth by the Silero voice-activity model (not just by level).
+        pull: keep frames for the pull iterator (default: when there is no ``on_frame``).
+        start: start the stream's own thread now (a :class:`Scheduler` passes False and drives
+            :meth:`tick` itself).
+    """
+
+    def __init__(self, lipsync: Any, *, realtime: bool = True, on_frame: Callable[[VideoFrame], Any] | None = None,
+                 max_buffer_s: float = 30.0, fps: float | None = None, queue_s: float = 2.0, vad: bool = False,
+                 drift_s: float = 0.5, pull: bool | None = None, start: bool = True):
+        self.lipsync = lipsync
+        self.avatar = lipsync.avatar
+        self.fps = float(fps or self.avatar.fps)
+        self.realtime = realtime
+        self.on_frame = on_frame
+        self.pull = on_frame is None if pull is None else pull
+        self.metrics = StreamMetrics()
+        self.lookahead_frames = int(np.ceil(float(lipsync.a2k.lookahead_s) * self.fps))
+        frame_samples = int(round(SAMPLE_RATE / self.fps))
+        # Prebuffer one frame: the a2k look-ahead itself comes from committing ahead of playback.
+        self._jitter = JitterBuffer(SAMPLE_RATE, frame_samples, max_buffer_s)
+        self._high_water = int(drift_s * SAMPLE_RATE)
+        self._a2k = lipsync.a2k.stream(self.fps)
+        self._activity = StreamingActivity(self.fps, vad=vad)
+        self._pending: deque[_Slot] = deque()   # committed, waiting for their a2k deltas
+        self._deltas: deque[np.ndarray] = deque()  # a2k deltas not yet used, in frame order
+        self._committed = 0                       # frames committed to the timeline
+        self._next = 0                            # next frame to emit
+        self._last_image: np.ndarray | None = None
+        self._interrupt = threading.Event()
+        self._stop = threading.Event()
+        self._out: queue.Queue = queue.Queue(maxsize=max(2, int(queue_s * self.fps)) if realtime else 2)
+        self._t0: float | None = None
+        self._thread: threading.Thread | None = None
+        if start:
+            self._thread = threading.Thread(target=self._run, name="dhsdk-stream", daemon=True)
+            self._thread.start()
+
+    # ---- input ------------------------------------------------------------------------
+    def push_audio(self, chunk: Any) -> None:
+        """Queue speech: an :class:`AudioChunk` or a (n,) float32 16 kHz array, any size, any thread.
+
+        Raises:
+            InputError: more than ``max_buffer_s`` would be queued (audio pushed faster than
+                real time), or the chunk is not 16 kHz.
+        """
+        from dhsdk.errors import InputError
+
+        rate = getattr(chunk, "sample_rate", SAMPLE_RATE)
+        pcm = np.asarray(getattr(chunk, "pcm", chunk), np.float32)
+        if rate != SAMPLE_RATE:
+            from dhsdk.audio import load_audio
+
+            pcm = load_audio((pcm, rate))
+        if pcm.ndim != 1:
+            raise InputError(f"audio must be mono (n,), got shape {pcm.shape}")
+        self._jitter.push(pcm)
+
+    def end_speech(self) -> None:
+        """Say that the queued utterance is complete (its tail is not counted as an underrun)."""
+        self._jitter.end()
+
+    def interrupt(self) -> None:
+        """Barge-in: drop all queued speech; from the next frame audio is silent and the mouth
+        ramps to rest."""
+        self._interrupt.set()
+
+    # ---- output -----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[VideoFrame]:
+        """Pull frames until the stream is closed."""
+        while not (self._stop.is_set() and self._out.empty()):
+            try:
+                yield self._out.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
+    def due_time(self, index: int) -> float:
+        """Wall time (perf_counter) frame ``index`` is due, once the clock started."""
+        return (self._t0 or time.perf_counter()) + index / self.fps
+
+    # ---- the frame clock --------------------------------------------------------------
+    def _run(self) -> None:
+        self._t0 = time.perf_counter()
+        while not self._stop.is_set():
+            if self.realtime:
+                wait = self.due_time(self._next) - time.perf_counter()
+                if wait > 0 and self._stop.wait(wait):
+                    break
+            self.tick()
+
+    def _edges(self, k: int) -> tuple[int, int]:
+        return int(round(k * SAMPLE_RATE / self.fps)), int(round((k + 1) * SAMPLE_RATE / self.fps))
+
+    def _commit_until_ready(self) -> np.ndarray:
+        """Commit frames to the timeline until frame ``_next`` has its a2k delta."""
+        t = time.perf_counter()
+        for _ in range(self.lookahead_frames + 8):
+            if self._deltas:
+                break
+            a, b = self._edges(self._committed)
+            audio, pushed = self._jitter.read(b - a)
+            level = float(frame_energy_db(audio, SAMPLE_RATE, self.fps, 1)[0])
+            self._pending.append(_Slot(self._committed, audio, pushed, self._activity.step(level, audio)))
+            self._committed += 1
+            self._deltas.extend(self._a2k.push(audio))
+            # A source clock faster than ours (a mic at 16.016 kHz) slowly fills the buffer:
+            # drop whole silent frames while it is over the high-water mark, never speech.
+            if self._jitter.skip_silence(b - a, self._high_water):
+                self.metrics.skipped_silence += 1
+        self.metrics.stage_ms["a2k"].append((time.perf_counter() - t) * 1e3)
+        return self._deltas.popleft()
+
+    def _barge_in(self) -> None:
+        self._interrupt.clear()
+        self._jitter.clear()
+        self._activity.rest()
+        for slot in self._pending:  # committed but not played: silent, mouth ramping to rest
+            slot.audio[:] = 0.0
+            slot.pushed = None
+            slot.weight = min(slot.weight, self._activity.step(-100.0))
+
+    def tick(self) -> VideoFrame:
+        """Produce and emit the next frame (the stream's thread or a Scheduler calls this)."""
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+        start = time.perf_counter()
+        if self._interrupt.is_set():
+            self._barge_in()
+        delta = self._commit_until_ready()
+        slot = self._pending.popleft()
+        if self._interrupt.is_set():  # barge-in arrived while committing: this frame is silent too
+            self._barge_in()
+        k = slot.index
+        base = self.avatar.idle_index(k)
+        behind = self.realtime and time.perf_counter() > self.due_time(k) + 1.0 / self.fps
+        if behind and self._last_image is not None:
+            image = self._last_image
+            self.metrics.repeated += 1
+        else:
+            t = time.perf_counter()
+            image = self.lipsync.frame(base, self.lipsync.lips(base, delta, slot.weight))
+            self.metrics.stage_ms["render"].append((time.perf_counter() - t) * 1e3)
+        frame = VideoFrame(image=image, audio=slot.audio, sample_rate=SAMPLE_RATE, pts=k / self.fps, index=k,
+                           speaking=slot.weight > 0)
+        self._emit(frame, slot, start)
+        return frame
+
+    def _emit(self, frame: VideoFrame, slot: _Slot, start: float) -> None:
+        self._last_image = frame.image
+        self._next = frame.index + 1
+        now = time.perf_counter()
+        m = self.metrics
+        m.stage_ms["total"].append((now - start) * 1e3)
+        if self.realtime and now > self.due_time(frame.index) + 1.0 / self.fps:
+            m.late += 1
+        if slot.pushed is not None:
+            m.latency_ms.append((now - slot.pushed) * 1e3)
+        m.frames += 1
+        m.underruns = self._jitter.underruns
+        m.buffer_s = self._jitter.depth / SAMPLE_RATE
+        if self.on_frame is not None:
+            self.on_frame(frame)
+        if not self.pull:
+            return
+        while not self._stop.is_set():
+            try:
+                if self.realtime:
+                    self._out.put_nowait(frame)
+                else:
+                    self._out.put(frame, timeout=0.05)
+                return
+            except queue.Full:
+                if self.realtime:
+                    self._out.get_nowait()
+                    m.dropped += 1
+
+    # ---- lifetime ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the clock and join the stream's thread (idempotent)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
+        self._thread = None
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Training scripts for the project's own models (torch needed; never imported at run time)."""

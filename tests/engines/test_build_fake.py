@@ -1,0 +1,162 @@
+"""build_serialized's use of the TensorRT 10 builder API, against a recording fake TensorRT:
+profiles from the recipe, precision flags, workspace, timing cache round trip, progress lines
+and failures. (The real builder runs in the gpu-marked tests.)"""
+from __future__ import annotations
+
+import types
+
+import pytest
+
+import dhsdk.engines.build as build_mod
+from dhsdk.engines.build import build_serialized
+from dhsdk.engines.recipes import parse_recipe
+from dhsdk.errors import InputError
+
+
+def _fake_trt(inputs: dict, parse_ok: bool = True, build_ok: bool = True):
+    rec = types.SimpleNamespace(profiles=[], flags=set(), cleared=set(), pool=None, cache_in=None, timing_set=None)
+
+    class IProgressMonitor:
+        def __init__(self):
+            pass
+
+    class Network:
+        num_inputs = len(inputs)
+
+        def get_input(self, i):
+            name = list(inputs)[i]
+            return types.SimpleNamespace(name=name, shape=inputs[name])
+
+    class Cache:
+        def __init__(self, data):
+            self.data = data
+
+        def serialize(self):
+            return self.data + b"+new tactics"
+
+    class Profile(dict):
+        def set_shape(self, name, lo, opt, hi):
+            self[name] = (tuple(lo), tuple(opt), tuple(hi))
+
+    class Config:
+        progress_monitor = None
+
+        def set_memory_pool_limit(self, pool, size):
+            rec.pool = (pool, size)
+
+        def set_flag(self, flag):
+            rec.flags.add(flag)
+
+        def clear_flag(self, flag):
+            rec.cleared.add(flag)
+
+        def add_optimization_profile(self, profile):
+            rec.profiles.append(dict(profile))
+
+        def create_timing_cache(self, data):
+            rec.cache_in = data
+            self.cache = Cache(data)
+            return self.cache
+
+        def set_timing_cache(self, cache, ignore_mismatch):
+            rec.timing_set = (cache, ignore_mismatch)
+
+        def get_timing_cache(self):
+            return self.cache
+
+    class Builder:
+        def __init__(self, logger):
+            pass
+
+        def create_network(self, flags):
+            assert flags == 0
+            return Network()
+
+        def create_builder_config(self):
+            return Config()
+
+        def create_optimization_profile(self):
+            return Profile()
+
+        def build_serialized_network(self, network, config):
+            monitor = config.progress_monitor
+            monitor.phase_start("Building engine", None, 2)
+            monitor.phase_start("Tactics", "Building engine", 10)
+            assert monitor.step_complete("Tactics", 1) is True
+            monitor.phase_finish("Tactics")
+            monitor.phase_finish("Building engine")
+            return b"ENGINE" if build_ok else None
+
+    class OnnxParser:
+        num_errors = 0 if parse_ok else 1
+
+        def __init__(self, network, logger):
+            pass
+
+        def parse_from_file(self, path):
+            return parse_ok
+
+        def get_error(self, i):
+            return "Unsupported op: Foo"
+
+    trt = types.SimpleNamespace(
+        Logger=lambda severity: None, Builder=Builder, OnnxParser=OnnxParser, IProgressMonitor=IProgressMonitor,
+        MemoryPoolType=types.SimpleNamespace(WORKSPACE="workspace"),
+        BuilderFlag=types.SimpleNamespace(FP16="fp16", TF32="tf32", INT8="int8"))
+    trt.Logger.WARNING = 2
+    return trt, rec
+
+
+def _use(monkeypatch, trt):
+    monkeypatch.setattr(build_mod, "require", lambda name, purpose=None: trt)
+
+
+RECIPE = parse_recipe({"name": "a2k", "onnx": "a2k.onnx", "workspace_mib": 512, "dims": {"batch": [1, 8, 16]},
+                       "inputs": {"mel": ["batch", 80, "T"]}})
+
+
+def test_profile_flags_workspace_timing_cache_and_progress(monkeypatch, tmp_path):
+    trt, rec = _fake_trt({"mel": (-1, 80, 24)})
+    _use(monkeypatch, trt)
+    lines = []
+    cache = tmp_path / "timing.cache"
+    engine, profile = build_serialized(RECIPE, tmp_path / "a2k.onnx", cache, log=lines.append)
+    assert engine == b"ENGINE"
+    assert profile == rec.profiles[0] == {"mel": ((1, 80, 24), (8, 80, 24), (16, 80, 24))}
+    assert rec.flags == {"fp16"} and rec.cleared == set() and rec.pool == ("workspace", 512 << 20)
+    assert rec.cache_in == b"" and rec.timing_set[1] is False and cache.read_bytes() == b"+new tactics"
+    assert any("Building engine (2 steps)" in ln for ln in lines) and any("Tactics done in" in ln for ln in lines)
+    build_serialized(RECIPE, tmp_path / "a2k.onnx", cache, log=lines.append)  # second build reads the cache
+    assert rec.cache_in == b"+new tactics"
+
+
+def test_fp32_disables_tf32_and_int8_needs_data(monkeypatch, tmp_path):
+    trt, rec = _fake_trt({"mel": (-1, 80, 24)})
+    _use(monkeypatch, trt)
+    fp32 = parse_recipe({"name": "a2k", "onnx": "x", "precision": "fp32", "dims": {"batch": [1, 8, 16]}})
+    build_serialized(fp32, tmp_path / "m.onnx", log=lambda s: None)
+    assert rec.flags == set() and rec.cleared == {"tf32"}
+    int8 = parse_recipe({"name": "a2k", "onnx": "x", "precision": "int8", "dims": {"batch": [1, 8, 16]}})
+    with pytest.raises(InputError, match="int8 needs calibration data"):
+        build_serialized(int8, tmp_path / "m.onnx", log=lambda s: None)
+
+
+def test_parse_and_build_failures(monkeypatch, tmp_path):
+    _use(monkeypatch, _fake_trt({"mel": (-1, 80, 24)}, parse_ok=False)[0])
+    with pytest.raises(InputError, match="cannot parse .*Unsupported op: Foo"):
+        build_serialized(RECIPE, tmp_path / "m.onnx", log=lambda s: None)
+    _use(monkeypatch, _fake_trt({"mel": (-1, 80, 24)}, build_ok=False)[0])
+    with pytest.raises(RuntimeError, match="TensorRT failed to build a2k"):
+        build_serialized(RECIPE, tmp_path / "m.onnx", log=lambda s: None)
+    _use(monkeypatch, _fake_trt({"audio": (-1, 80, 24)})[0])  # the export renamed its input
+    with pytest.raises(InputError, match=r"inputs \['mel'\] are not inputs of the model"):
+        build_serialized(RECIPE, tmp_path / "m.onnx", log=lambda s: None)
+
+
+def test_tensorrt_11_without_fp16_flag_explains_both_fixes(monkeypatch, tmp_path):
+    trt, _ = _fake_trt({"mel": (-1, 80, 24)})
+    trt.BuilderFlag = types.SimpleNamespace(TF32="tf32")  # TensorRT 11 removed FP16/INT8
+    trt.__version__ = "11.4.0"
+    _use(monkeypatch, trt)
+    with pytest.raises(InputError, match=r"TensorRT 11.4.0 .*tensorrt>=10,<11.*modelopt.onnx.autocast"):
+        build_serialized(RECIPE, tmp_path / "m.onnx", log=lambda s: None)
