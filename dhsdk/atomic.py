@@ -15,14 +15,32 @@ from typing import Iterator
 from dhsdk.errors import InputError
 
 
+def _umask_mode(full: int) -> int:
+    """``full`` (0o666 files, 0o777 directories) less the process umask, as a plain open() would give."""
+    try:  # Linux: read it without changing it (os.umask would race with other threads)
+        with open("/proc/self/status") as f:
+            mask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return full & ~mask
+
+
 def _check_parent(dest: Path) -> None:
     parent = dest.parent
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"cannot write {dest}: {parent} is a file, not a directory (choose another output path)")
     if not parent.is_dir():
         raise InputError(f"cannot write {dest}: the directory {parent} does not exist "
                          f"(create it first, e.g. mkdir -p {parent})")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write {dest}: the directory {parent} is not writable "
                          f"(choose another output path or fix its permissions)")
+
+
+def _unwritable(dest: Path, e: OSError) -> InputError:
+    return InputError(f"cannot write {dest}: {e.strerror or e} in {dest.parent} (choose another output path, "
+                      f"free some space or fix its permissions)")
 
 
 @contextlib.contextmanager
@@ -36,9 +54,13 @@ def atomic_file(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     dest = Path(dest)
     _check_parent(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=suffix or dest.suffix, dir=dest.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=suffix or dest.suffix, dir=dest.parent)
+    except OSError as e:
+        raise _unwritable(dest, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, _umask_mode(0o666))  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
@@ -60,7 +82,11 @@ def atomic_dir(dest: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     if dest.exists() and not force:
         raise InputError(f"{dest} already exists: choose another output directory or pass --force to replace it")
     _check_parent(dest)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    except OSError as e:
+        raise _unwritable(dest, e) from None
+    os.chmod(tmp, _umask_mode(0o777))
     try:
         yield tmp
         if dest.exists():

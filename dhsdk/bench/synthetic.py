@@ -87,6 +87,14 @@ class SyntheticAvatar:
         crop_to_canon = invert_affine(self.canonical_to_crop(size))
         return np.stack([compose_affine(m, crop_to_canon) for m in self.to_image]).astype(np.float32)
 
+    def reference_crop(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(S, S, 3) uint8 crop of base frame 0 and its (40, 2) float32 lips in crop pixels."""
+        from dhsdk import kernels
+
+        affine = self.crop_affine(size)[:1]
+        crop = kernels.crop(np.ascontiguousarray(self._image), affine, size, border="replicate")[0]
+        return crop, apply_affine(invert_affine(affine[0]), self.lips[0]).astype(np.float32)
+
     def mouth_mask(self, size: int) -> np.ndarray:
         """(S, S) float32 feathered lower-face ellipse in [0, 1] (1 = re-rendered)."""
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)

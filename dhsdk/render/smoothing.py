@@ -50,6 +50,53 @@ def scale_opening(lips: np.ndarray, gain: float) -> np.ndarray:
     return out
 
 
+class ShapeOneEuro:
+    """One-Euro filter over a whole point set: one cutoff per step from the set's mean speed.
+
+    Slow drift and jitter are smoothed hard, fast motion passes with little lag, and the
+    shape is never distorted by per-point lag. ``y += alpha * (x - y)`` keeps a constant
+    input exactly constant.
+
+    Args:
+        min_cutoff: Hz, the cutoff at rest.
+        beta: Hz of extra cutoff per unit of normalised speed (scale units per second).
+        fps: step rate.
+        d_cutoff: Hz, smoothing of the speed estimate.
+    """
+
+    def __init__(self, min_cutoff: float, beta: float, fps: float, d_cutoff: float = 1.0):
+        self.min_cutoff, self.beta, self.fps, self.d_cutoff = float(min_cutoff), float(beta), float(fps), float(d_cutoff)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past: the next step passes through."""
+        self._prev: np.ndarray | None = None
+        self._speed = 0.0
+
+    def _alpha(self, cutoff: float) -> float:
+        return 1.0 / (1.0 + self.fps / (2.0 * math.pi * cutoff))
+
+    def __call__(self, x: np.ndarray, scale: float) -> np.ndarray:
+        """Filter one step.
+
+        Args:
+            x: (P, D) points.
+            scale: the shape's size in the points' units (speed is measured in it).
+
+        Returns:
+            (P, D) filtered points (a new array, x's dtype).
+        """
+        if self._prev is None:
+            self._prev = np.array(x, copy=True)
+            return self._prev.copy()
+        step = x - self._prev
+        speed = float(np.abs(step).mean()) * self.fps / max(float(scale), 1e-6)
+        self._speed += self._alpha(self.d_cutoff) * (speed - self._speed)
+        alpha = self._alpha(self.min_cutoff + self.beta * self._speed)
+        self._prev = self._prev + np.asarray(alpha, step.dtype) * step
+        return self._prev.copy()
+
+
 class LipControls:
     """Openness gain then One-Euro smoothing of a stream of target lips (one call per frame).
 
@@ -60,7 +107,6 @@ class LipControls:
     """
 
     BETA = 4.0          # Hz of extra cutoff per mouth width per second of shape speed
-    DERIV_CUTOFF = 1.0  # Hz, smoothing of the speed estimate
 
     def __init__(self, smoothing: float = 0.0, openness_gain: float = 1.0, fps: float = 25.0):
         if not 0.0 <= smoothing <= 1.0:
@@ -72,27 +118,16 @@ class LipControls:
         self.smoothing = float(smoothing)
         self.openness_gain = float(openness_gain)
         self.fps = float(fps)
-        self.min_cutoff = 30.0 * 0.01 ** self.smoothing
-        self.reset()
+        self._filter = ShapeOneEuro(30.0 * 0.01 ** self.smoothing, self.BETA, self.fps)
 
     def reset(self) -> None:
         """Forget the past (a cut, a new utterance): the next call passes through."""
-        self._prev: np.ndarray | None = None
-        self._speed = 0.0
-
-    def _alpha(self, cutoff: float) -> float:
-        return 1.0 / (1.0 + self.fps / (2.0 * math.pi * cutoff))
+        self._filter.reset()
 
     def __call__(self, lips: np.ndarray) -> np.ndarray:
         """Filter one frame's lips: (40, 2) -> (40, 2) float32 (a new array)."""
         x = scale_opening(np.asarray(lips, np.float32), self.openness_gain)
-        if self.smoothing == 0.0 or self._prev is None:
-            self._prev = x.copy()
+        if self.smoothing == 0.0:
             return x
-        step = x - self._prev
-        width = max(float(np.hypot(*(x[CORNERS[1]] - x[CORNERS[0]]))), 1e-6)
-        speed = float(np.abs(step).mean()) * self.fps / width
-        self._speed += self._alpha(self.DERIV_CUTOFF) * (speed - self._speed)
-        alpha = self._alpha(self.min_cutoff + self.BETA * self._speed)
-        self._prev = self._prev + np.float32(alpha) * step
-        return self._prev.copy()
+        width = float(np.hypot(*(x[CORNERS[1]] - x[CORNERS[0]])))
+        return self._filter(x, width)

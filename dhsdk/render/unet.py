@@ -54,18 +54,11 @@ class UNetRenderer(MouthRenderer):
 
     @classmethod
     def from_avatar(cls, avatar: Any, model_path: str | os.PathLike, **kwargs: Any) -> "UNetRenderer":
-        """Build from an avatar: its mouth mask and a reference crop (the frame with the widest
-        mouth opening, so the network sees teeth) at the model's crop size."""
-        import cv2
-
-        from dhsdk.geometry import mouth_opening
-
+        """Build from an avatar: its mouth mask and its reference crop (its most open mouth, so
+        the network sees teeth) at the model's crop size."""
         runner = OnnxrtRunner(model_path, name="inpaint-unet").activate()
         size = runner.inputs["masked"].shape[-1]
-        ref_idx = int(np.argmax(mouth_opening(np.asarray(avatar.lips))))
-        affine = np.asarray(avatar.crop_affine(size)[ref_idx], np.float64)
-        ref = cv2.warpAffine(avatar.frame(ref_idx), affine, (size, size),
-                             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        ref, _ = avatar.reference_crop(size)
         return cls(runner, ref, avatar.mouth_mask(size), **kwargs)
 
     def _check_crops(self, crops: np.ndarray, what: str) -> np.ndarray:

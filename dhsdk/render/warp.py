@@ -60,27 +60,18 @@ class WarpRenderer(MouthRenderer):
 
     @classmethod
     def from_avatar(cls, avatar: Any, size: int = 256, **kwargs: Any) -> "WarpRenderer":
-        """Build from an avatar: its mouth mask, neutral lips, and as the teeth bank the base
-        frame whose mouth is the most open (in the canonical frame).
+        """Build from an avatar: its mouth mask, neutral lips, and its reference crop (its most
+        open mouth) as the teeth bank.
 
         Args:
-            avatar: has ``num_frames``, ``frame(i)``, ``lips`` (N, 40, 2) image px,
-                ``to_canonical`` (N, 2, 3), ``neutral_lips`` (40, 2) canonical,
-                ``canonical_to_crop(size)``, ``crop_affine(size)`` (N, 2, 3) crop -> frame and
-                ``mouth_mask(size)``.
+            avatar: has ``neutral_lips`` (40, 2) canonical, ``canonical_to_crop(size)``,
+                ``mouth_mask(size)``, ``reference_crop(size)`` -> (crop, lips) and ``fps``.
             size: crop side S.
             **kwargs: renderer options (``smoothing``, ``openness_gain``, ``color_match``, ``fps``).
         """
-        from dhsdk import kernels
-        from dhsdk.geometry import apply_affine, invert_affine, mouth_opening
+        from dhsdk.geometry import apply_affine
 
-        lips = np.asarray(avatar.lips, np.float64)
-        canonical = np.stack([apply_affine(m, lp) for m, lp in zip(np.asarray(avatar.to_canonical), lips)])
-        ref = int(np.argmax(mouth_opening(canonical)))
-        affine = np.asarray(avatar.crop_affine(size), np.float32)[ref]
-        image = np.ascontiguousarray(avatar.frame(ref))
-        crop = kernels.crop(image, affine[None], size, border="replicate")[0]
-        ref_lips = apply_affine(invert_affine(affine), lips[ref])
+        crop, ref_lips = avatar.reference_crop(size)
         neutral = apply_affine(avatar.canonical_to_crop(size), avatar.neutral_lips)
         kwargs.setdefault("fps", float(getattr(avatar, "fps", 25.0)))
         return cls(avatar.mouth_mask(size), neutral, crop, ref_lips, **kwargs)

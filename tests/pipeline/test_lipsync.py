@@ -4,6 +4,10 @@ rests in silence, nothing changes outside the blend mask, no seam, lips in sync 
 """
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -56,12 +60,23 @@ def rendered(sync, speech, tmp_path_factory):
 
 
 def _mouth_box(sync, base: int) -> tuple[slice, slice]:
-    """Bounding box of the mouth crop in frame coordinates."""
-    s = sync.crop_size
-    corners = np.array([[0, 0], [s - 1, 0], [0, s - 1], [s - 1, s - 1]], np.float64)
+    """Bounding box, in frame coordinates, of the crop region the mouth stage re-renders (mask > 0)."""
+    ys, xs = np.nonzero(sync._mask > 0)
+    corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.min(), ys.max()], [xs.max(), ys.max()]],
+                       np.float64)
     m = sync._crop_affine[base].astype(np.float64)
     pts = corners @ m[:, :2].T + m[:, 2]
-    (x0, y0), (x1, y1) = pts.min(0).astype(int), np.ceil(pts.max(0)).astype(int)
+    (x0, y0), (x1, y1) = np.floor(pts.min(0)).astype(int), np.ceil(pts.max(0)).astype(int)
+    return slice(max(y0, 0), y1 + 1), slice(max(x0, 0), x1 + 1)
+
+
+def _core_box(sync, base: int) -> tuple[slice, slice]:
+    """Bounding box, in frame coordinates, of the fully re-rendered core (mask > 0.99): the mouth."""
+    ys, xs = np.nonzero(sync._mask > 0.99)
+    corners = np.array([[xs.min(), ys.min()], [xs.max(), ys.max()]], np.float64)
+    m = sync._crop_affine[base].astype(np.float64)
+    pts = corners @ m[:, :2].T + m[:, 2]
+    (x0, y0), (x1, y1) = np.floor(pts.min(0)).astype(int), np.ceil(pts.max(0)).astype(int)
     return slice(max(y0, 0), y1 + 1), slice(max(x0, 0), x1 + 1)
 
 
@@ -80,7 +95,7 @@ def test_mouth_moves_with_speech_and_rests_in_silence(sync, avatar, rendered, sp
     diffs = []
     for k, frame in enumerate(frames):
         base = avatar.idle_index(k)
-        ys, xs = _mouth_box(sync, base)
+        ys, xs = _core_box(sync, base)
         diffs.append(np.abs(frame[ys, xs].astype(np.float32) - avatar.frame(base)[ys, xs]).mean())
     diffs = np.array(diffs)
     t = np.arange(len(frames)) / FPS
@@ -171,7 +186,32 @@ def test_bad_inputs_leave_nothing_behind(sync, tmp_path):
     bogus.write_text("this is not audio")
     with pytest.raises(InputError):
         sync.render(bogus, tmp_path / "b.mp4", show_progress=False)
+    ro = tmp_path / "ro"
+    ro.write_text("a file where a directory should be")
+    with pytest.raises(InputError, match="not a directory"):
+        sync.render(np.zeros(1600, np.float32), ro / "c.mp4", show_progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not_audio.wav", "ro"]
+
+
+def _unwritable_dir(tmp_path):
+    """A directory this process cannot create files in (root ignores mode bits: use /sys)."""
+    d = tmp_path / "readonly"
+    d.mkdir()
+    d.chmod(0o555)
+    candidates = [d] if not os.access(d, os.W_OK) else [Path("/sys")]
+    for c in candidates:
+        try:
+            tempfile.TemporaryFile(dir=c).close()
+        except OSError:
+            return c
+    pytest.skip("no unwritable directory here (running as root without a read-only /sys)")
+
+
+def test_unwritable_output_is_a_clear_error(sync, tmp_path):
+    target = _unwritable_dir(tmp_path) / "out.mp4"
+    with pytest.raises(InputError, match="cannot write"):
+        sync.render(np.zeros(1600, np.float32), target, show_progress=False)
+    assert not target.exists()
 
 
 def test_disk_full_mid_render_leaves_no_file(sync, tmp_path, monkeypatch):

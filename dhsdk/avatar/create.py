@@ -1,0 +1,165 @@
+"""``create_avatar``: material in, a reviewed avatar bundle out (or a clear reason why not).
+
+Steps: probe the file; one decode pass that tracks the face, measures every frame and writes
+the base frames (photos: one mesh and generated idle motion); the review; then, if no check
+failed, the geometry (neutral lips, lower-face region, mouth crop) and the idle loop go into
+the manifest. Everything is written into a temporary directory that is renamed into place
+only when complete, so a failure at any step leaves nothing behind.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dhsdk.avatar import bundle, mouth_region
+from dhsdk.avatar.analyze import Analysis, analyze
+from dhsdk.avatar.framestore import FrameStoreWriter
+from dhsdk.avatar.idle import IdleLoop, choose_loop
+from dhsdk.avatar.material import Material, open_material
+from dhsdk.avatar.photo import analyze_photo
+from dhsdk.avatar.review import ReviewReport, review
+from dhsdk.errors import InputError
+from dhsdk.geometry import LIP_IDS, image_to_canonical
+
+
+class ReviewFailed(InputError):
+    """The material failed its review; ``report`` says which checks and how to fix them."""
+
+    def __init__(self, report: ReviewReport):
+        self.report = report
+        fails = "; ".join(f"{c.name}: {c.reason} (fix: {c.fix})" for c in report.failures)
+        super().__init__(f"{report.source} is not good enough for an avatar: {fails}")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def analyse_material(material: Material, on_frame: Any = None, show_progress: bool = True) -> Analysis:
+    """The analysis pass for either kind of material (video or photo)."""
+    if material.info.kind == "image":
+        return analyze_photo(material, on_frame, show_progress)
+    return analyze(material, on_frame, show_progress)
+
+
+def review_material(source: str | os.PathLike, show_progress: bool = True) -> tuple[ReviewReport, Analysis]:
+    """Review material without building an avatar (``dhsdk avatar review``)."""
+    analysis = analyse_material(open_material(source), None, show_progress)
+    return review(analysis), analysis
+
+
+def _roi_corners(centre: np.ndarray, to_canonical: np.ndarray, size: int = 256) -> np.ndarray:
+    """(N, 4, 2) frame-pixel corners of the mouth crop centred at canonical ``centre``, per frame."""
+    from dhsdk.geometry import apply_affine, compose_affine, invert_affine
+
+    to_crop = mouth_region.canonical_to_crop(centre, size)
+    s = size - 1
+    corners = np.array([[0, 0], [s, 0], [s, s], [0, s]], np.float64)
+    return np.stack([apply_affine(invert_affine(compose_affine(to_crop, m)), corners) for m in to_canonical])
+
+
+def _most_open_frame(tmp: Path, offsets: np.ndarray, analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB frame, (478, 2) mesh) of the written base frame with the widest inner-lip gap."""
+    from dhsdk.avatar.framestore import FrameStore
+    from dhsdk.geometry import mouth_opening
+
+    track = analysis.track
+    index = int(np.argmax(mouth_opening(track.canonical_lips)))
+    w, h = analysis.size
+    store = FrameStore(tmp / bundle.FRAMES, offsets, (h, w), cache_mb=64)
+    return np.array(store[index]), track.landmarks[index].astype(np.float64)
+
+
+def _write_jpeg(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    if not cv2.imwrite(str(path), np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 95]):
+        raise OSError(f"cannot write {path}")
+
+
+def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: bool = False,
+                  show_progress: bool = True, device: str = "auto") -> tuple[Any, ReviewReport]:
+    """Build an avatar bundle from a talking video or a photo.
+
+    Args:
+        source: the material (mp4/mov/mkv/webm video, or jpg/png/webp photo).
+        out: the bundle directory to create; it must not exist unless ``force``.
+        force: replace an existing ``out`` (only once the new bundle is complete).
+        show_progress: progress bars on stderr.
+        device: passed to the returned :class:`~dhsdk.avatar.avatar.Avatar`.
+
+    Returns:
+        (the loaded Avatar, its review report). The report is also in the bundle
+        (``review.json``, ``review.png``).
+
+    Raises:
+        InputError: unreadable material, an output directory that exists (without ``force``)
+            or cannot be written; :class:`ReviewFailed` when a check failed.
+    """
+    from dhsdk import __version__
+    from dhsdk.atomic import atomic_dir
+    from dhsdk.avatar.avatar import Avatar
+    from dhsdk.avatar.review_sheet import save_review_sheet
+
+    material = open_material(source)
+    out = Path(out)
+    with atomic_dir(out, force=force) as tmp:
+        writer = FrameStoreWriter(tmp / bundle.FRAMES)
+        try:
+            analysis = analyse_material(material, writer.add, show_progress)
+        finally:
+            offsets = writer.close()
+        report = review(analysis)
+        track = analysis.track
+        roi = None
+        if track is not None:
+            neutral = track.neutral_lips()
+            centre = mouth_region.crop_centre(neutral)
+            roi = _roi_corners(centre, track.to_canonical)
+        if report.verdict == "fail":
+            raise ReviewFailed(report)
+        report.save(tmp / bundle.REVIEW_JSON)
+        save_review_sheet(tmp / bundle.REVIEW_PNG, analysis, report, roi)
+        n = len(track.landmarks)
+        if len(offsets) != n + 1:
+            raise InputError(f"{source}: {len(offsets) - 1} frames were written but {n} were tracked; "
+                             f"the file may be damaged, export it again")
+        info = material.info
+        if info.kind == "image":
+            loop, fps = IdleLoop("loop", 0, n - 1), track.fps
+        else:
+            desc = np.nan_to_num(analysis.measures["face_desc"])
+            loop, fps = choose_loop(track.to_canonical, track.canonical_lips, info.fps, desc), info.fps
+        ref_image, ref_points = analysis.reference or _most_open_frame(tmp, offsets, analysis)
+        _write_jpeg(tmp / bundle.REFERENCE, ref_image)
+        ref_to_canonical = image_to_canonical(ref_points)
+        bundle.write_arrays(tmp, offsets=offsets, landmarks=track.landmarks, to_canonical=track.to_canonical,
+                            lips=track.lips, neutral_lips=neutral, lower_face=track.lower_face_canonical(),
+                            reference_lips=ref_points[list(LIP_IDS)].astype(np.float32),
+                            reference_to_canonical=ref_to_canonical)
+        w, h = analysis.size
+        bundle.write_manifest(tmp, {
+            "dhsdk_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "source": {"name": info.path.name, "path": str(info.path.resolve()), "sha256": file_sha256(info.path),
+                       "kind": info.kind, "width": info.width, "height": info.height, "fps": info.fps,
+                       "frames": analysis.frames, "rotation": info.rotation, "codec": info.codec},
+            "fps": fps, "num_frames": n, "width": w, "height": h,
+            "crop": {"centre": [float(v) for v in centre], "extent": mouth_region.CROP_EXTENT},
+            "idle_loop": loop.to_json(),
+            "mouth_model": "warp",
+            "review": report.summary(),
+            "files": {"frames": bundle.FRAMES, "arrays": bundle.ARRAYS, "reference": bundle.REFERENCE,
+                      "review": bundle.REVIEW_JSON, "review_sheet": bundle.REVIEW_PNG},
+        })
+    return Avatar.load(out, device=device), report
