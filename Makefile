@@ -6,7 +6,7 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 BUILD_TOOLS := setuptools wheel pybind11 cmake ninja
 
-.PHONY: all deps system-deps build test demo bench clean
+.PHONY: all deps system-deps build test demo bench clean obs-plugin
 
 all: deps
 
@@ -22,6 +22,11 @@ deps: system-deps
 # Incremental rebuild of dhsdk._C in place (developers); serialised with a lock file.
 build:
 	flock build.lock $(PYTHON) setup.py -q build_ext --inplace
+
+# The OBS source plugin (needs libobs-dev); see README "OBS plugin" for installing it into OBS.
+obs-plugin:
+	cmake -S obs-plugin -B build/obs-plugin -DCMAKE_BUILD_TYPE=Release
+	cmake --build build/obs-plugin -j2
 
 test: deps
 	$(PYTHON) -m pytest

@@ -8,6 +8,11 @@ PACKAGES=(
   build-essential   # C++ compiler for the native extension
   libgl1            # OpenCV / mediapipe runtime
   libglib2.0-0
+  nginx             # RTMP ingest for the RtmpSink tests (run as a user process on loopback)
+  libnginx-mod-rtmp
+  chromium          # headless browser for the BrowserSink tests
+  libobs-dev        # builds the OBS source plugin (obs-plugin/)
+  xvfb              # X server for libobs in the OBS plugin end-to-end test
 )
 
 missing=()

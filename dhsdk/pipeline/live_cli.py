@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--stdin-text", action="store_true", help="say each line read from stdin (espeak-ng TTS)")
     src.add_argument("--mic", action="store_true", help="the microphone (needs sounddevice + PortAudio)")
     p.add_argument("--sink", action="append", default=[], metavar="SPEC",
-                   help="where frames go, repeatable: file:out.mp4, rtmp://host/app/key, obs, browser:8080")
+                   help="where frames go, repeatable: file:out.mp4, rtmp://host/app/key, obs[:NAME], browser:8080")
     p.add_argument("--voice", default="en-us", help="TTS voice with --stdin-text")
     p.add_argument("--mouth", choices=["auto", "warp", "unet"], default="auto")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -45,7 +45,7 @@ def open_sink(spec: str) -> Any:
     else:
         kind, _, arg = spec.partition(":")
     if kind not in _SINKS:
-        raise InputError(f"unknown sink {spec!r}: use file:PATH, rtmp://URL, obs or browser:PORT")
+        raise InputError(f"unknown sink {spec!r}: use file:PATH, rtmp://URL, obs[:NAME] or browser:PORT")
     if kind == "file" and not arg:
         raise InputError(f"sink {spec!r} needs a target, e.g. file:out.mp4")
     module, name = _SINKS[kind]
@@ -58,8 +58,10 @@ def open_sink(spec: str) -> Any:
     if kind in ("file", "rtmp"):
         return cls(arg)
     if kind == "browser":
+        if arg and not arg.isdigit():
+            raise InputError(f"sink {spec!r}: the port must be a number, e.g. browser:8080")
         return cls(port=int(arg or 8080))
-    return cls()
+    return cls(arg or "dhsdk")  # obs: the ring name the OBS source reads
 
 
 def feed_pcm(stream: Any, pcm: Any, stop: threading.Event) -> None:

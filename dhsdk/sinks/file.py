@@ -1,0 +1,63 @@
+"""``FileSink``: frames to an H.264 + AAC mp4, written atomically.
+
+The mp4 is encoded into a temporary file beside the target and renamed into place by
+:meth:`close`; a failure (an exception inside the ``with`` block, a full disk, Ctrl-C) or
+:meth:`abort` leaves nothing at the target and removes the temporary file.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from dhsdk.atomic import atomic_file
+from dhsdk.errors import InputError
+from dhsdk.frames import VideoFrame
+from dhsdk.sinks.base import Sink
+from dhsdk.sinks.encoder import FILE, AvEncoder, H264Settings
+
+
+class FileSink(Sink):
+    """Write frames to an mp4 (H.264 yuv420p + 48 kHz stereo AAC, ``+faststart``).
+
+    Args:
+        path: the mp4 to write; its directory must exist and be writable.
+        fps: frame rate; inferred from the first frame's audio length when None.
+        settings: encoder settings (default :data:`dhsdk.sinks.encoder.FILE`: x264 veryfast,
+            CRF 18, a keyframe every 2 s).
+
+    Raises:
+        InputError: the directory does not exist or is not writable.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float | None = None, settings: H264Settings = FILE):
+        super().__init__()
+        self.path = os.fspath(path)
+        self._files = contextlib.ExitStack()
+        tmp = self._files.enter_context(atomic_file(self.path, suffix=".mp4"))
+        self._encoder = AvEncoder(str(tmp), "mp4", settings, fps=fps, container_options={"movflags": "+faststart"})
+
+    @property
+    def fps(self) -> float | None:
+        """The frame rate (known once the first frame is written, or when given)."""
+        return float(self._encoder.fps) if self._encoder.fps else None
+
+    def _write(self, frame: VideoFrame) -> None:
+        self._encoder.encode(frame)
+        self.metrics.count("written")
+
+    def _close(self) -> None:
+        try:
+            if self._encoder.frames == 0:
+                raise InputError(f"no frames were written to {self.path}: nothing to save")
+            self._encoder.close()
+        except BaseException:
+            self._encoder.abort()
+            self._files.__exit__(*sys.exc_info())  # removes the temporary file
+            raise
+        self._files.close()  # renames the finished mp4 into place
+
+    def _abort(self) -> None:
+        self._encoder.abort()
+        reason = InputError(f"writing {self.path} was aborted")
+        self._files.__exit__(type(reason), reason, None)  # removes the temporary file, never renames

@@ -1,0 +1,120 @@
+"""``RtmpSink``: push FLV (H.264 + AAC) to an RTMP ingest without ever blocking the stream.
+
+``write`` only checks the frame and puts it on a bounded queue (:mod:`dhsdk.sinks.worker`:
+the oldest frame is dropped when full, so latency stays bounded); a worker thread encodes with
+the shared :class:`~dhsdk.sinks.encoder.AvEncoder` (x264 ultrafast/zerolatency, a keyframe every second so
+viewers can join at any time) and sends. When the server goes away the worker drops frames,
+counted, and reconnects with exponential backoff; each new connection starts a fresh FLV stream
+(timestamps from 0, keyframe first), which ingests accept as the same publisher coming back.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from dhsdk.errors import InputError
+from dhsdk.frames import VideoFrame
+from dhsdk.sinks.base import Sink
+from dhsdk.sinks.encoder import LIVE, AvEncoder, FixedFormat, H264Settings
+from dhsdk.sinks.worker import FrameWorker
+
+log = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """``url`` with its stream key (the last path element) hidden, for logs and errors."""
+    head, _, key = url.rpartition("/")
+    return f"{head}/****" if key and head.count("/") >= 3 else url
+
+
+def check_url(url: str) -> str:
+    """Raise InputError unless ``url`` looks like ``rtmp[s]://host[:port]/app/key``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("rtmp", "rtmps") or not parts.hostname or parts.path.count("/") < 2:
+        raise InputError(f"{redact(url)!r} is not an RTMP ingest URL: use rtmp://HOST[:PORT]/APP/STREAM_KEY "
+                         f"(e.g. rtmp://127.0.0.1:1935/live/demo)")
+    return url
+
+
+class RtmpSink(Sink):
+    """Publish frames to an RTMP server.
+
+    Args:
+        url: ``rtmp://host[:port]/app/stream_key`` (or ``rtmps://``).
+        fps: frame rate; inferred from the first frame's audio length when None.
+        settings: encoder settings (default :data:`dhsdk.sinks.encoder.LIVE`).
+        max_queue: frames buffered between ``write`` and the encoder (at 25 fps, 16 = 0.64 s).
+        backoff: (first, longest) seconds between reconnection attempts; doubles per failure.
+
+    Frames are encoded after ``write`` returns: do not modify a frame's arrays once written.
+    ``metrics``: ``written`` frames sent, ``dropped`` frames lost (queue full, server away),
+    ``reconnects`` connections re-established after a loss; ``connected`` and ``last_error``
+    tell the current state.
+    """
+
+    def __init__(self, url: str, fps: float | None = None, settings: H264Settings = LIVE, max_queue: int = 16,
+                 backoff: tuple[float, float] = (0.25, 4.0)):
+        super().__init__()
+        self.url = check_url(url)
+        self.settings = settings
+        self.backoff = backoff
+        self.connected = False
+        self.last_error: str | None = None
+        self._format = FixedFormat(fps)
+        self._encoder: AvEncoder | None = None   # worker thread only, like the fields below
+        self._delay, self._retry_at, self._ever_connected = backoff[0], 0.0, False
+        self._worker = FrameWorker(self._send, self.metrics, max_queue, "dhsdk-rtmp", finish=self._finish)
+
+    def __repr__(self) -> str:
+        return f"RtmpSink({redact(self.url)!r}, connected={self.connected})"
+
+    def _write(self, frame: VideoFrame) -> None:
+        self._format.check(frame)   # bad frames raise here, on the caller's thread
+        self._worker.submit(frame)
+
+    def _close(self) -> None:
+        """Send what is queued, finish the FLV stream and join the worker (at most 10 s)."""
+        if not self._worker.close(timeout=10.0):
+            log.warning("%r: the worker did not finish within 10 s (server not reading?)", self)
+
+    # ---- worker thread ----------------------------------------------------------------
+    def _send(self, frame: VideoFrame) -> None:
+        if self._encoder is None:
+            if time.monotonic() < self._retry_at:
+                self.metrics.count("dropped")
+                return
+            self._encoder = AvEncoder(self.url, "flv", self.settings, fps=self._format.fps,
+                                      container_options={"flvflags": "no_duration_filesize"})
+        try:
+            self._encoder.encode(frame)
+        except Exception as e:  # noqa: BLE001  (any failure to send: the server or network is gone)
+            self._lost(e)
+            return
+        if not self.connected:
+            if self._ever_connected:
+                self.metrics.count("reconnects")
+                log.warning("%r: reconnected", self)
+            self.connected, self._ever_connected, self._delay = True, True, self.backoff[0]
+        self.metrics.count("written")
+
+    def _lost(self, e: Exception) -> None:
+        self._encoder.abort()
+        self._encoder = None
+        self.metrics.count("dropped")
+        error = f"{type(e).__name__}: {e}".replace(self.url, redact(self.url))
+        first = self.connected or self.last_error is None   # repeated failures go to debug
+        log.log(logging.WARNING if first else logging.DEBUG, "%r: cannot send (%s); retrying in %.2f s",
+                self, error, self._delay)
+        self.connected, self.last_error = False, error
+        self._retry_at = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, self.backoff[1])
+
+    def _finish(self) -> None:
+        if self._encoder is not None:
+            try:
+                self._encoder.close()
+            except Exception as e:  # noqa: BLE001  (the stream is over either way)
+                log.warning("%r: could not finish the stream cleanly (%s)", self, e)
+            self._encoder = None
+        self.connected = False
