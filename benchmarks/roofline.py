@@ -1,7 +1,7 @@
 """PROJECTION of GPU throughput per stage and per stream (roofline), next to CPU figures measured here.
 
 No GPU exists where this project is developed, so GPU numbers are *projections*, not
-measurements: each stage's time is max(FLOPs / peak FLOP/s, bytes / memory bandwidth, kernels x KERNEL_FLOOR_US / batch) with
+measurements: each stage's time is max(FLOPs / peak FLOP/s, bytes / memory bandwidth, launches x KERNEL_FLOOR_US) with
 peaks from the vendors' spec sheets (GPUS below). That is an upper bound on speed: occupancy,
 tactic choice, decode and the NVENC engine are ignored. Engines are given a
 range: the low end uses the lower tensor peak and unfused activation traffic, the high end the
@@ -34,8 +34,9 @@ GPUS = {
 AVATAR_FPS = 25.0
 # ASSUMPTION, not a spec: the shortest time one CUDA kernel occupies the GPU end to end (launch
 # from a CUDA graph, ramp-up, tail), ~2-5 us on current GPUs; 3 us is used. An engine runs about
-# one kernel per Conv/MatMul (TensorRT fuses bias/activation/elementwise into them), a kernel
-# stage one per batch; the floor is shared by the batch.
+# one kernel per Conv/MatMul (TensorRT fuses bias/activation/elementwise into them), its floor
+# shared by the batch; the image kernels' launchers take one frame per call (crop: that frame's
+# crops), so each frame pays its own launches.
 KERNEL_FLOOR_US = 3.0
 
 
@@ -48,23 +49,32 @@ class StageCost:
     flops: float
     bytes_low: float  # optimistic traffic
     bytes_high: float  # conservative traffic
-    floor_s: float  # kernels x KERNEL_FLOOR_US / batch
+    floor_s: float  # launches per frame x KERNEL_FLOOR_US
 
 
-def kernel_costs(h: int, w: int, s: int, batch: int) -> list[StageCost]:
-    """Per-frame FLOPs/bytes of the CUDA kernels (mouth ROI about s x s frame pixels).
+# Kernels that are a mouth stage (an alternative to the inpainting engines), not post-processing.
+MOUTH_KERNELS = ("warp",)
 
-    crop: reads the ROI (uint8 RGB), writes one fp16 NCHW crop; composite: reads the fp16 crop,
-    the float32 mask and the frame ROI, writes the ROI; rgb_to_nv12: reads the RGB frame,
-    writes 1.5 bytes per pixel. FLOPs: ~8 per bilinear channel sample, ~10 per blended channel,
-    ~12 per converted pixel (these kernels are memory-bound by two orders of magnitude).
+
+def kernel_costs(h: int, w: int, s: int) -> list[StageCost]:
+    """Per-frame FLOPs/bytes of the CUDA kernels (``dhsdk._C.cuda_*``; mouth ROI about s x s
+    frame pixels, RGB frames).
+
+    crop (cuda_crop): reads the ROI (uint8 RGB), writes one fp16 NCHW crop; warp (cuda_warp, the
+    default mouth): copies the uint8 crop to the output, then reads the crop and writes the
+    mesh's box (half the crop .. all of it, plus the reference crop's mouth pixels); composite
+    (cuda_composite): reads the fp16 crop, the float32 mask and the frame ROI, writes the ROI;
+    rgb_to_nv12 (cuda_rgb_to_yuv): reads the RGB frame, writes 1.5 bytes per pixel. FLOPs: ~8
+    per bilinear channel sample, ~10 per blended channel, ~12 per converted pixel, ~100 per
+    warped pixel (triangle search + sample); all are memory-bound by two orders of magnitude.
     """
-    roi, px, floor = s * s, h * w, KERNEL_FLOOR_US * 1e-6 / batch
-    crop = StageCost("crop", "kernel", roi * 3 * 8, roi * 3 + roi * 3 * 2, roi * 3 + roi * 3 * 2, floor)
+    roi, px, launch = s * s, h * w, KERNEL_FLOOR_US * 1e-6
+    crop = StageCost("crop", "kernel", roi * 3 * 8, roi * 3 + roi * 3 * 2, roi * 3 + roi * 3 * 2, launch)
+    warp = StageCost("warp", "kernel", roi * 100, roi * 3 * 2 + roi * 3, roi * 3 * 2 * 2 + roi * 3, 2 * launch)
     comp_bytes = roi * 3 * 2 + roi * 4 + roi * 3 * 2
-    comp = StageCost("composite", "kernel", roi * 3 * 10, comp_bytes, comp_bytes, floor)
-    nv12 = StageCost("rgb_to_nv12", "kernel", px * 12, px * 4.5, px * 4.5, floor)
-    return [crop, comp, nv12]
+    comp = StageCost("composite", "kernel", roi * 3 * 10, comp_bytes, comp_bytes, launch)
+    nv12 = StageCost("rgb_to_nv12", "kernel", px * 12, px * 4.5, px * 4.5, launch)
+    return [crop, warp, comp, nv12]
 
 
 def engine_costs(batch: int, only: list[str] | None) -> tuple[list[StageCost], dict[str, Path]]:
@@ -163,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.frame.split("x"))
 
     engines, paths = engine_costs(args.batch, args.engines)
-    stages = engines + kernel_costs(h, w, args.crop, args.batch)
+    kernels = kernel_costs(h, w, args.crop)
+    stages = engines + kernels
+    post = [k.name for k in kernels if k.name not in MOUTH_KERNELS]
     cpu_ms = {} if args.no_cpu else measure_cpu(paths)
     rows = []
     for gpu_name, gpu in GPUS.items():
@@ -178,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
                    "cpu_measured_fps": 1e3 / cpu_ms[st.name] if st.name in cpu_ms else None, "spec": gpu["source"]}
             rows.append(row)
             emit(row, with_machine=False)
-        mouths = [e.name for e in engines if e.name.startswith("inpaint")] or [None]
+        mouths = [e.name for e in engines if e.name.startswith("inpaint")] + list(MOUTH_KERNELS)
         a2k = ["a2k"] if "a2k" in per_frame else []
         for mouth in mouths:
-            names = a2k + ([mouth] if mouth else []) + [k.name for k in kernel_costs(h, w, args.crop, args.batch)]
+            names = a2k + [mouth] + post
             slow = sum(per_frame[n][0] for n in names)
             fast = sum(per_frame[n][1] for n in names)
             download = h * w * 1.5 / (gpu["pcie_gbs"] * 1e9)  # NV12 to host when NVENC is not used

@@ -55,44 +55,71 @@ def _affine(scale: float, angle: float, tx: float, ty: float) -> np.ndarray:
     return np.array([[c, -s, tx], [s, c, ty]], np.float32)
 
 
-# Each check runs one facade function on numpy and on CuPy inputs and returns
-# (cpu result, gpu result as numpy, tolerance). Tolerances: uint8 outputs may differ by one
-# level (the device contracts a*b+c into FMAs, which moves a .5 rounding); float32 outputs by
-# a few ulp of values in [-3, 3].
-def _check_composite(cp: ModuleType, k: ModuleType) -> tuple[np.ndarray, np.ndarray, float]:
+# A case: (cpu result, gpu result as numpy, tolerance). Each check runs one facade function on
+# numpy and on CuPy inputs (the crop and mask uploaded, affines and polygons as host values) in a
+# few configurations. Tolerances: uint8 outputs may differ by one level (the device contracts
+# a*b+c into FMAs, which can move a value across a .5 rounding boundary); float32 by a few ulp of
+# values in [-3, 3]; float16 by one half-precision ulp at |v| < 1 (2^-11, doubled).
+Case = tuple[np.ndarray, np.ndarray, float]
+Check = Callable[[ModuleType, ModuleType], dict[str, Case]]
+
+
+def _check_composite(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
     rng = np.random.default_rng(1)
-    frame, crop = _frame(rng), _frame(rng, 64, 64)
-    mask = np.ones((64, 64), np.float32)
+    frame, rgba = _frame(rng), np.concatenate([_frame(rng), np.full((270, 480, 1), 200, np.uint8)], -1)
+    crop = _frame(rng, 64, 64)
+    polygon = np.array([[4, 10], [60, 6], [52, 58], [30, 40], [8, 54]], np.float32)
+    cases = {
+        "mask/u8": (frame, crop, {"mask": np.ones((64, 64), np.float32)}),
+        "ellipse/f16/rgba": (rgba, (crop / 255.0).astype(np.float16), {"ellipse": (32, 34, 24, 16, 0.3), "feather": 6}),
+        "polygon/f32": (frame, (crop / 255.0).astype(np.float32), {"polygon": polygon, "feather": 3}),
+    }
     affine = _affine(1.6, 0.2, 150.0, 60.0)
-    cpu = frame.copy()
-    k.composite(cpu, crop, affine, mask)
-    gpu = cp.asarray(frame)
-    k.composite(gpu, cp.asarray(crop), affine, cp.asarray(mask))
-    return cpu, cp.asnumpy(gpu), 1.0
+    out = {}
+    for name, (f, c, kw) in cases.items():
+        cpu = f.copy()
+        _, cpu_yuv = k.composite(cpu, c, affine, out_yuv="nv12", **kw)
+        gpu = cp.asarray(f)
+        kw = {key: cp.asarray(v) if key == "mask" else v for key, v in kw.items()}
+        _, gpu_yuv = k.composite(gpu, cp.asarray(c), affine, out_yuv="nv12", **kw)
+        out[name] = (cpu, cp.asnumpy(gpu), 1.0)
+        out[name + "+nv12"] = (cpu_yuv, cp.asnumpy(gpu_yuv), 1.0)
+    return out
 
 
-def _check_crop(cp: ModuleType, k: ModuleType) -> tuple[np.ndarray, np.ndarray, float]:
+def _check_crop(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
     frame = _frame(np.random.default_rng(2))
-    affines = np.stack([_affine(1.5, a, 120.0 + 40 * i, 50.0) for i, a in enumerate((0.0, 0.3, -0.4))])
-    cpu = np.asarray(k.crop(frame, affines, 64, out="f32"))
-    gpu = cp.asnumpy(k.crop(cp.asarray(frame), affines, 64, out="f32"))
-    return cpu, gpu, 1e-4
+    # The first affine reaches past the frame's left edge: the constant border runs too.
+    affines = np.stack([_affine(1.5, a, 120.0 + 160 * i - 150, 50.0) for i, a in enumerate((0.3, 0.0, -0.4))])
+    mask = (np.random.default_rng(3).random((64, 64)) > 0.8).astype(np.float32)
+    cases = {"f32/nchw": ({"out": "f32"}, 1e-4),
+             "f16/nhwc/pm1/mask": ({"out": "f16", "layout": "nhwc", "norm": "pm1", "mask": mask}, 1e-3),
+             "u8/replicate": ({"out": "u8", "border": "replicate"}, 1.0)}
+    out = {}
+    for name, (kw, tol) in cases.items():
+        cpu = np.asarray(k.crop(frame, affines, 64, **kw))
+        kw = {key: cp.asarray(v) if key == "mask" else v for key, v in kw.items()}
+        out[name] = (cpu, cp.asnumpy(k.crop(cp.asarray(frame), affines, 64, **kw)), tol)
+    return out
 
 
-def _check_color(fn: str) -> Callable[[ModuleType, ModuleType], tuple[np.ndarray, np.ndarray, float]]:
-    def check(cp: ModuleType, k: ModuleType) -> tuple[np.ndarray, np.ndarray, float]:
-        frame = _frame(np.random.default_rng(3))
-        return np.asarray(getattr(k, fn)(frame)), cp.asnumpy(getattr(k, fn)(cp.asarray(frame))), 1.0
-
-    return check
+def _check_yuv(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
+    frame = _frame(np.random.default_rng(3))
+    out = {}
+    for fn in ("rgb_to_i420", "rgb_to_nv12"):
+        for bgr, standard in ((False, 601), (True, 709)):
+            convert = getattr(k, fn)
+            out[f"{fn[7:]}/{'bgr' if bgr else 'rgb'}/{standard}"] = (
+                np.asarray(convert(frame, bgr=bgr, standard=standard)),
+                cp.asnumpy(convert(cp.asarray(frame), bgr=bgr, standard=standard)), 1.0)
+    return out
 
 
 # binding name without "cuda_" -> check
-KERNEL_CHECKS: dict[str, Callable[[ModuleType, ModuleType], tuple[np.ndarray, np.ndarray, float]]] = {
+KERNEL_CHECKS: dict[str, Check] = {
     "composite": _check_composite,
     "crop": _check_crop,
-    "rgb_to_i420": _check_color("rgb_to_i420"),
-    "rgb_to_nv12": _check_color("rgb_to_nv12"),
+    "rgb_to_yuv": _check_yuv,
 }
 
 
@@ -101,8 +128,17 @@ def kernel_bindings(ext: Any) -> list[str]:
     return sorted(n for n in dir(ext) if n.startswith("cuda_") and n != "cuda_query" and callable(getattr(ext, n)))
 
 
+def _compare(name: str, case: Case) -> Outcome:
+    cpu, gpu, tol = case
+    if cpu.shape != gpu.shape:
+        return Outcome(name, False, detail=f"shape {gpu.shape} on the GPU vs {cpu.shape} on the CPU")
+    err = float(np.max(np.abs(cpu.astype(np.float64) - gpu.astype(np.float64)), initial=0.0))
+    return Outcome(name, err <= tol, err, tol)
+
+
 def check_kernels(ext: Any, kernels: ModuleType, cp: ModuleType) -> list[Outcome]:
-    """Run every ``cuda_*`` binding's check; a binding without a check is reported, not hidden."""
+    """Run every ``cuda_*`` binding's check, one line per case (``cuda_crop f16/nhwc``); a
+    binding without a check is reported, not hidden."""
     out = []
     for binding in kernel_bindings(ext):
         check = KERNEL_CHECKS.get(binding[len("cuda_"):])
@@ -110,14 +146,11 @@ def check_kernels(ext: Any, kernels: ModuleType, cp: ModuleType) -> list[Outcome
             out.append(Outcome(binding, None, detail="no self-test registered for this launcher"))
             continue
         try:
-            cpu, gpu, tol = check(cp, kernels)
-            if cpu.shape != gpu.shape:
-                out.append(Outcome(binding, False, detail=f"shape {gpu.shape} on the GPU vs {cpu.shape} on the CPU"))
-                continue
-            err = float(np.max(np.abs(cpu.astype(np.float64) - gpu.astype(np.float64)), initial=0.0))
-            out.append(Outcome(binding, err <= tol, err, tol))
+            cases = check(cp, kernels)
         except Exception as e:  # noqa: BLE001 - a crashing launcher is a failed check, reported
             out.append(Outcome(binding, False, detail=f"{type(e).__name__}: {e}"))
+            continue
+        out += [_compare(f"{binding} {case}", result) for case, result in cases.items()]
     return out
 
 

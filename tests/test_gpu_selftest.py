@@ -7,9 +7,9 @@ import types
 import numpy as np
 import pytest
 
+from dhsdk import _C, kernels
 from dhsdk.cli import main
 from dhsdk.gpu_selftest import KERNEL_CHECKS, check_kernels, kernel_bindings
-
 
 
 class _Device(np.ndarray):
@@ -17,14 +17,14 @@ class _Device(np.ndarray):
 
 
 def _fake_kernels(gpu_error: float) -> types.SimpleNamespace:
-    def rgb_to_i420(frame):
+    def yuv(frame, bgr=False, standard=601):
         out = frame[..., 0].astype(np.float64)
         return out + gpu_error if isinstance(frame, _Device) else out
 
-    def crop(frame, affines, size, out="f32"):
+    def crop(frame, affines, size, **kw):
         raise RuntimeError("launch failed: invalid configuration argument")
 
-    return types.SimpleNamespace(rgb_to_i420=rgb_to_i420, crop=crop)
+    return types.SimpleNamespace(rgb_to_i420=yuv, rgb_to_nv12=yuv, crop=crop)
 
 
 def _device_cupy():
@@ -32,16 +32,29 @@ def _device_cupy():
 
 
 def test_verdicts_follow_the_max_error():
-    ext = types.SimpleNamespace(cuda_query=lambda: {}, cuda_rgb_to_i420=print, cuda_crop=print, cuda_warp=print,
+    ext = types.SimpleNamespace(cuda_query=lambda: {}, cuda_rgb_to_yuv=print, cuda_crop=print, cuda_warp=print,
                                 build_info=print)
-    assert kernel_bindings(ext) == ["cuda_crop", "cuda_rgb_to_i420", "cuda_warp"]
+    assert kernel_bindings(ext) == ["cuda_crop", "cuda_rgb_to_yuv", "cuda_warp"]
     ok = {o.name: o for o in check_kernels(ext, _fake_kernels(0.5), _device_cupy())}
-    assert ok["cuda_rgb_to_i420"].passed and ok["cuda_rgb_to_i420"].max_error == pytest.approx(0.5)
+    yuv = [o for name, o in ok.items() if name.startswith("cuda_rgb_to_yuv ")]
+    assert {o.name for o in yuv} >= {"cuda_rgb_to_yuv i420/rgb/601", "cuda_rgb_to_yuv nv12/bgr/709"}
+    assert all(o.passed and o.max_error == pytest.approx(0.5) for o in yuv)
     assert ok["cuda_crop"].passed is False and "invalid configuration" in ok["cuda_crop"].detail
     assert ok["cuda_warp"].passed is None and "no self-test" in ok["cuda_warp"].line()
-    bad = {o.name: o for o in check_kernels(ext, _fake_kernels(3.0), _device_cupy())}
-    assert bad["cuda_rgb_to_i420"].passed is False and "FAIL" in bad["cuda_rgb_to_i420"].line()
-    assert {"composite", "crop", "rgb_to_i420", "rgb_to_nv12"} <= set(KERNEL_CHECKS)
+    bad = [o for o in check_kernels(ext, _fake_kernels(3.0), _device_cupy()) if o.name.startswith("cuda_rgb")]
+    assert bad and all(o.passed is False and "FAIL" in o.line() for o in bad)
+
+
+def test_checks_run_through_the_real_facade():
+    """numpy standing in for CuPy: every check's calls are valid and the CPU path agrees with itself."""
+    ext = types.SimpleNamespace(**{f"cuda_{name}": print for name in KERNEL_CHECKS})
+    outcomes = check_kernels(ext, kernels, types.SimpleNamespace(asarray=np.array, asnumpy=np.asarray))
+    assert len(outcomes) >= 10 and all(o.passed and o.max_error == 0 for o in outcomes), [o.line() for o in outcomes]
+
+
+def test_every_compiled_launcher_but_warp_has_a_self_test():
+    untested = set(kernel_bindings(_C)) - {f"cuda_{name}" for name in KERNEL_CHECKS}
+    assert untested <= {"cuda_warp"}
 
 
 def test_doctor_gpu_without_gpu_says_why_and_fails(capsys):

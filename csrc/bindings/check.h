@@ -7,6 +7,7 @@
 
 #include <sstream>
 #include <string>
+#include <vector>
 
 #define DH_CHECK(cond, msg)                                  \
   do {                                                       \
@@ -20,12 +21,16 @@
 namespace dh {
 
 // "(1080, 1920, 3)" for error messages.
-inline std::string shape_str(const pybind11::array& a) {
+inline std::string shape_str(const std::vector<pybind11::ssize_t>& shape) {
   std::ostringstream os;
   os << "(";
-  for (pybind11::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.shape(i);
-  os << (a.ndim() == 1 ? ",)" : ")");
+  for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << (shape.size() == 1 ? ",)" : ")");
   return os.str();
+}
+
+inline std::string shape_str(const pybind11::array& a) {
+  return shape_str(std::vector<pybind11::ssize_t>(a.shape(), a.shape() + a.ndim()));
 }
 
 inline bool is_c_contiguous(const pybind11::array& a) {

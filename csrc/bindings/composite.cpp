@@ -1,21 +1,27 @@
-// dhsdk._C.composite / dhsdk._C.emulated.composite: blend a crop into a frame in place.
+// dhsdk._C.composite / dhsdk._C.emulated.composite (and dhsdk._C.cuda_composite when CUDA is
+// compiled in): blend a crop into a frame in place.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "bindings/kernel_args.h"
 #include "bindings/registry.h"
 #include "cpu/kernels_cpu.h"
+#ifdef DH_WITH_CUDA
+#include "cuda/launchers.h"
+#endif
 
 namespace py = pybind11;
 
 namespace dh {
 namespace {
 
-ShapeMask parse_shape(int shape, const py::tuple& ellipse, const py::object& polygon, float feather,
-                      py::array_t<float>& poly_keep) {
+using Affine64 = py::array_t<double, py::array::forcecast>;
+
+ShapeMask parse_shape(int shape, const py::tuple& ellipse, const std::optional<ArrayArg>& polygon, float feather) {
   ShapeMask m{};
   m.shape = shape;
   m.feather = feather;
@@ -28,11 +34,12 @@ ShapeMask parse_shape(int shape, const py::tuple& ellipse, const py::object& pol
     m.angle = ellipse[4].cast<float>();
     DH_CHECK(m.rx > 0 && m.ry > 0, "ellipse radii must be > 0, got " << m.rx << ", " << m.ry);
   } else if (shape == kMaskPolygon) {
-    poly_keep = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(polygon);
-    DH_CHECK(poly_keep && poly_keep.ndim() == 2 && poly_keep.shape(1) == 2 && poly_keep.shape(0) >= 3,
-             "polygon must be (N, 2) with N >= 3, got shape " << (poly_keep ? shape_str(poly_keep) : "?"));
-    m.poly = poly_keep.data();
-    m.n = static_cast<int>(poly_keep.shape(0));
+    DH_CHECK(polygon && polygon->is_f32() && polygon->ndim() == 2 && polygon->shape[1] == 2 &&
+                 polygon->shape[0] >= 3 && polygon->contiguous,
+             "polygon must be (N, 2) float32 with N >= 3, got "
+                 << (polygon ? shape_str(polygon->shape) + " " + std::string(py::str(polygon->dtype)) : "None"));
+    m.poly = static_cast<const float*>(polygon->data);
+    m.n = static_cast<int>(polygon->shape[0]);
   } else {
     DH_CHECK(shape == kMaskNone || shape == kMaskArray, "unknown mask shape code " << shape);
   }
@@ -44,7 +51,7 @@ py::array_t<float> shape_mask(int size, int shape, py::tuple ellipse, py::object
   DH_CHECK(size >= 1, "size must be >= 1, got " << size);
   DH_CHECK(shape == kMaskEllipse || shape == kMaskPolygon, "shape must be 2 (ellipse) or 3 (polygon), got " << shape);
   py::array_t<float> poly_keep;
-  const ShapeMask m = parse_shape(shape, ellipse, polygon, feather, poly_keep);
+  const ShapeMask m = parse_shape(shape, ellipse, host_f32(polygon, poly_keep), feather);
   py::array_t<float> out({size, size});
   float* o = out.mutable_data();
   for (int y = 0; y < size; ++y)
@@ -52,36 +59,37 @@ py::array_t<float> shape_mask(int size, int shape, py::tuple ellipse, py::object
   return out;
 }
 
-py::tuple composite(py::array frame, py::array crop, py::array_t<double, py::array::forcecast> affine,
-                    py::object mask, int shape, py::tuple ellipse, py::object polygon, float feather,
-                    bool emulated) {
+// Checks every argument and computes the inverse map and the ROI; the pointers come from the
+// args as they are (host or device).
+CompositeParams composite_params(const ArrayArg& frame, const ArrayArg& crop, const Affine64& affine,
+                                 const std::optional<ArrayArg>& mask, int shape, const py::tuple& ellipse,
+                                 const std::optional<ArrayArg>& polygon, float feather) {
   check_frame(frame, "frame");
-  const int H = static_cast<int>(frame.shape(0)), W = static_cast<int>(frame.shape(1));
-  DH_CHECK(crop.ndim() == 3 && crop.shape(0) == crop.shape(1) && crop.shape(0) >= 1 && crop.shape(2) == 3,
-           "crop must be S x S x 3 with S >= 1, got shape " << shape_str(crop));
-  DH_CHECK(is_c_contiguous(crop), "crop must be C-contiguous, shape " << shape_str(crop));
+  const int H = static_cast<int>(frame.shape[0]), W = static_cast<int>(frame.shape[1]);
+  DH_CHECK(crop.ndim() == 3 && crop.shape[0] == crop.shape[1] && crop.shape[0] >= 1 && crop.shape[2] == 3,
+           "crop must be S x S x 3 with S >= 1, got shape " << shape_str(crop.shape));
+  DH_CHECK(crop.contiguous, "crop must be C-contiguous, shape " << shape_str(crop.shape));
   DH_CHECK(affine.ndim() == 2 && affine.shape(0) == 2 && affine.shape(1) == 3,
            "affine must be (2, 3) crop -> frame, got shape " << shape_str(affine));
-  const int S = static_cast<int>(crop.shape(0));
+  const int S = static_cast<int>(crop.shape[0]);
   auto A = affine.unchecked<2>();
   const double a = A(0, 0), b = A(0, 1), c = A(0, 2), d = A(1, 0), e = A(1, 1), f = A(1, 2);
   const double det = a * e - b * d;
   DH_CHECK(std::isfinite(det) && std::fabs(det) > 1e-12, "affine is singular (det " << det << ")");
 
   CompositeParams p{};
-  p.frame = static_cast<uint8_t*>(frame.mutable_data());
+  p.frame = static_cast<uint8_t*>(writable_data(frame, "frame"));
   p.height = H;
   p.width = W;
-  p.channels = static_cast<int>(frame.shape(2));
-  p.crop = crop.data();
+  p.channels = static_cast<int>(frame.shape[2]);
+  p.crop = crop.data;
   p.crop_type = elem_type(crop, "crop");
   p.size = S;
   p.inv = Affine{float(e / det), float(-b / det), float((b * f - e * c) / det),
                  float(-d / det), float(a / det), float((d * c - a * f) / det)};
-  py::array_t<float> mask_keep, poly_keep;
-  p.shape = parse_shape(shape, ellipse, polygon, feather, poly_keep);
+  p.shape = parse_shape(shape, ellipse, polygon, feather);
   if (shape == kMaskArray) {
-    p.mask = optional_mask(mask, S, mask_keep);
+    p.mask = optional_mask(mask, S);
     DH_CHECK(p.mask != nullptr, "shape 1 (mask) needs an (S, S) float32 mask array");
   }
 
@@ -95,15 +103,25 @@ py::tuple composite(py::array frame, py::array crop, py::array_t<double, py::arr
     }
   const int x0 = std::max(0, int(std::floor(std::max(xmin, -1.0)))), x1 = std::min(W - 1, int(std::ceil(std::min(xmax, double(W)))));
   const int y0 = std::max(0, int(std::floor(std::max(ymin, -1.0)))), y1 = std::min(H - 1, int(std::ceil(std::min(ymax, double(H)))));
-  DH_CHECK(x0 <= x1 && y0 <= y1, "affine maps no pixel of the crop " << shape_str(crop)
-                                     << " onto the frame " << shape_str(frame) << " (crop spans x "
+  DH_CHECK(x0 <= x1 && y0 <= y1, "affine maps no pixel of the crop " << shape_str(crop.shape)
+                                     << " onto the frame " << shape_str(frame.shape) << " (crop spans x "
                                      << xmin << ".." << xmax << ", y " << ymin << ".." << ymax << ")");
   p.x0 = x0;
   p.y0 = y0;
   p.roi_w = x1 - x0 + 1;
   p.roi_h = y1 - y0 + 1;
+  return p;
+}
+
+py::tuple roi(const CompositeParams& p) { return py::make_tuple(p.x0, p.y0, p.roi_w, p.roi_h); }
+
+py::tuple composite(py::array frame, py::array crop, Affine64 affine, py::object mask, int shape, py::tuple ellipse,
+                    py::object polygon, float feather, bool emulated) {
+  py::array_t<float> mask_keep, poly_keep;
+  const CompositeParams p = composite_params(host_arg(frame), host_arg(crop), affine, host_f32(mask, mask_keep), shape,
+                                             ellipse, host_f32(polygon, poly_keep), feather);
   run_host(p, emulated, composite_cpu, composite_emulated);
-  return py::make_tuple(p.x0, p.y0, p.roi_w, p.roi_h);
+  return roi(p);
 }
 
 constexpr const char* kDoc =
@@ -119,8 +137,8 @@ constexpr const char* kDoc =
 void register_composite(py::module_& m) {
   using namespace py::literals;
   auto args = [](bool emu) {
-    return [emu](py::array frame, py::array crop, py::array_t<double, py::array::forcecast> affine,
-                 py::object mask, int shape, py::tuple ellipse, py::object polygon, float feather) {
+    return [emu](py::array frame, py::array crop, Affine64 affine, py::object mask, int shape, py::tuple ellipse,
+                 py::object polygon, float feather) {
       return composite(frame, crop, affine, mask, shape, ellipse, polygon, feather, emu);
     };
   };
@@ -133,6 +151,30 @@ void register_composite(py::module_& m) {
   emulated_module(m).def("composite", args(true), kDoc, "frame"_a, "crop"_a, "affine"_a,
                          "mask"_a = py::none(), "shape"_a = 0, "ellipse"_a = py::tuple(),
                          "polygon"_a = py::none(), "feather"_a = 0.f);
+#ifdef DH_WITH_CUDA
+  m.def(
+      "cuda_composite",
+      [](py::object frame, py::object crop, Affine64 affine, py::object mask, int shape, py::tuple ellipse,
+         py::object polygon, float feather, std::uintptr_t stream) {
+        const CompositeParams p =
+            composite_params(device_arg(frame, "frame"), device_arg(crop, "crop"), affine, device_opt(mask, "mask"),
+                             shape, ellipse, device_opt(polygon, "polygon"), feather);
+        {
+          py::gil_scoped_release release;
+          composite_cuda(p, reinterpret_cast<void*>(stream));
+        }
+        return roi(p);
+      },
+      "cuda_composite(frame, crop, affine, mask, shape, ellipse, polygon, feather, stream) -> (x0, y0, w, h)\n"
+      "composite() on device memory, queued on the CUDA stream `stream` (int cudaStream_t, 0 = legacy\n"
+      "default); returns the ROI at once (computed on the host), the frame is blended when the stream\n"
+      "gets there. frame, crop, mask and polygon are device arrays given as (ptr, shape, dtype,\n"
+      "readonly) tuples of C-contiguous memory (mask/polygon may be None): frame (H, W, 3|4) uint8\n"
+      "(written), crop (S, S, 3) uint8/float32/float16, mask (S, S) float32, polygon (N, 2) float32;\n"
+      "affine, shape, ellipse, feather as for composite() (host values). Raises ValueError for bad\n"
+      "shapes (same checks as composite()) and RuntimeError with the CUDA error if the launch fails.",
+      "frame"_a, "crop"_a, "affine"_a, "mask"_a, "shape"_a, "ellipse"_a, "polygon"_a, "feather"_a, "stream"_a);
+#endif
 }
 
 }  // namespace dh

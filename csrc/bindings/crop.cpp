@@ -1,35 +1,44 @@
-// dhsdk._C.crop / dhsdk._C.emulated.crop: fused batch crop + normalise pre-processor.
+// dhsdk._C.crop / dhsdk._C.emulated.crop (and dhsdk._C.cuda_crop when CUDA is compiled in):
+// fused batch crop + normalise pre-processor.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "bindings/kernel_args.h"
 #include "bindings/registry.h"
 #include "cpu/kernels_cpu.h"
+#ifdef DH_WITH_CUDA
+#include "cuda/launchers.h"
+#endif
 
 namespace py = pybind11;
 
 namespace dh {
 namespace {
 
-py::array crop(py::array frame, py::array_t<float, py::array::c_style | py::array::forcecast> affines,
-               int size, int out_type, bool nchw, py::tuple mean, py::tuple std, int border,
-               float border_value, py::object mask, bool emulated) {
+using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// Checks every argument but the output; the pointers come from the args as they are.
+CropParams crop_params(const ArrayArg& frame, const ArrayArg& affines, int size, int out_type, bool nchw,
+                       const py::tuple& mean, const py::tuple& std, int border, float border_value,
+                       const std::optional<ArrayArg>& mask) {
   check_frame(frame, "frame");
   DH_CHECK(size >= 1, "size must be >= 1, got " << size);
-  DH_CHECK(affines.ndim() == 3 && affines.shape(1) == 2 && affines.shape(2) == 3 && affines.shape(0) >= 1,
-           "affines must be (B, 2, 3) crop -> frame with B >= 1, got shape " << shape_str(affines));
+  DH_CHECK(affines.is_f32() && affines.ndim() == 3 && affines.shape[1] == 2 && affines.shape[2] == 3 &&
+               affines.shape[0] >= 1 && affines.contiguous,
+           "affines must be (B, 2, 3) float32 crop -> frame with B >= 1, got shape " << shape_str(affines.shape));
   DH_CHECK(out_type == kU8 || out_type == kF32 || out_type == kF16, "out_type must be 0 u8, 1 f32, 2 f16");
   DH_CHECK(border == kBorderConstant || border == kBorderReplicate, "border must be 0 constant or 1 replicate");
   DH_CHECK(mean.size() == 3 && std.size() == 3, "mean and std must have 3 values");
   CropParams p{};
-  p.frame = static_cast<const uint8_t*>(frame.data());
-  p.height = static_cast<int>(frame.shape(0));
-  p.width = static_cast<int>(frame.shape(1));
-  p.channels = static_cast<int>(frame.shape(2));
-  p.affines = affines.data();
-  p.batch = static_cast<int>(affines.shape(0));
+  p.frame = static_cast<const uint8_t*>(frame.data);
+  p.height = static_cast<int>(frame.shape[0]);
+  p.width = static_cast<int>(frame.shape[1]);
+  p.channels = static_cast<int>(frame.shape[2]);
+  p.affines = static_cast<const float*>(affines.data);
+  p.batch = static_cast<int>(affines.shape[0]);
   p.size = size;
   p.out_type = out_type;
   p.nchw = out_type != kU8 && nchw;
@@ -41,12 +50,21 @@ py::array crop(py::array frame, py::array_t<float, py::array::c_style | py::arra
   }
   p.border = border;
   p.border_value = border_value;
+  p.mask = optional_mask(mask, size);
+  return p;
+}
+
+std::vector<py::ssize_t> out_shape(const CropParams& p) {
+  const py::ssize_t B = p.batch, S = p.size;
+  return p.nchw ? std::vector<py::ssize_t>{B, 3, S, S} : std::vector<py::ssize_t>{B, S, S, 3};
+}
+
+py::array crop(py::array frame, F32 affines, int size, int out_type, bool nchw, py::tuple mean, py::tuple std,
+               int border, float border_value, py::object mask, bool emulated) {
   py::array_t<float> mask_keep;
-  p.mask = optional_mask(mask, size, mask_keep);
-  const py::ssize_t B = p.batch, S = size;
-  py::dtype dt = out_type == kU8 ? py::dtype::of<uint8_t>() : out_type == kF32 ? py::dtype::of<float>() : py::dtype("float16");
-  std::vector<py::ssize_t> shape = p.nchw ? std::vector<py::ssize_t>{B, 3, S, S} : std::vector<py::ssize_t>{B, S, S, 3};
-  py::array out(dt, shape);
+  CropParams p = crop_params(host_arg(frame), host_arg(affines), size, out_type, nchw, mean, std, border,
+                             border_value, host_f32(mask, mask_keep));
+  py::array out(elem_dtype(out_type), out_shape(p));
   p.out = out.mutable_data();
   run_host(p, emulated, crop_cpu, crop_emulated);
   return out;
@@ -65,9 +83,8 @@ constexpr const char* kDoc =
 void register_crop(py::module_& m) {
   using namespace py::literals;
   auto args = [](bool emu) {
-    return [emu](py::array frame, py::array_t<float, py::array::c_style | py::array::forcecast> affines,
-                 int size, int out_type, bool nchw, py::tuple mean, py::tuple std, int border,
-                 float border_value, py::object mask) {
+    return [emu](py::array frame, F32 affines, int size, int out_type, bool nchw, py::tuple mean, py::tuple std,
+                 int border, float border_value, py::object mask) {
       return crop(frame, affines, size, out_type, nchw, mean, std, border, border_value, mask, emu);
     };
   };
@@ -78,6 +95,28 @@ void register_crop(py::module_& m) {
                          "nchw"_a = true, "mean"_a = py::make_tuple(0.f, 0.f, 0.f),
                          "std"_a = py::make_tuple(1.f, 1.f, 1.f), "border"_a = 0, "border_value"_a = 0.f,
                          "mask"_a = py::none());
+#ifdef DH_WITH_CUDA
+  m.def(
+      "cuda_crop",
+      [](py::object frame, py::object affines, int size, py::object out, int out_type, bool nchw, py::tuple mean,
+         py::tuple std, int border, float border_value, py::object mask, std::uintptr_t stream) {
+        CropParams p = crop_params(device_arg(frame, "frame"), device_arg(affines, "affines"), size, out_type, nchw,
+                                   mean, std, border, border_value, device_opt(mask, "mask"));
+        p.out = check_out(device_arg(out, "out"), out_shape(p), elem_dtype(out_type));
+        DH_CHECK(p.batch <= 65535, "a CUDA launch takes at most 65535 affines (grid z), got " << p.batch);
+        py::gil_scoped_release release;
+        crop_cuda(p, reinterpret_cast<void*>(stream));
+      },
+      "cuda_crop(frame, affines, size, out, out_type, nchw, mean, std, border, border_value, mask, stream)\n"
+      "crop() on device memory, queued on the CUDA stream `stream` (int cudaStream_t, 0 = legacy\n"
+      "default). frame, affines, out and mask are device arrays given as (ptr, shape, dtype, readonly)\n"
+      "tuples of C-contiguous memory (mask may be None): frame (H, W, 3|4) uint8, affines (B, 2, 3)\n"
+      "float32 crop pixel -> frame pixel (B <= 65535), mask (S, S) float32, out exactly what crop()\n"
+      "returns: (B, S, S, 3) uint8 for out_type 0, else float32/float16 (B, 3, S, S) if nchw or\n"
+      "(B, S, S, 3). Raises ValueError for bad shapes and RuntimeError if the launch fails.",
+      "frame"_a, "affines"_a, "size"_a, "out"_a, "out_type"_a, "nchw"_a, "mean"_a, "std"_a, "border"_a,
+      "border_value"_a, "mask"_a, "stream"_a);
+#endif
 }
 
 }  // namespace dh

@@ -1,10 +1,15 @@
-// Argument checks and conversions shared by the composite/crop/color bindings.
+// Argument checks and conversions shared by the composite/crop/color bindings. The same checks
+// serve the host launchers (numpy arrays) and the CUDA launchers (device arrays described by a
+// tuple), so a bad shape gets the same ValueError on either path.
 #pragma once
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bindings/check.h"
 #include "kernels/pixel.h"
@@ -24,32 +29,100 @@ void run_host(const Params& p, bool emulated, void (*cpu)(const Params&), void (
   (emulated ? emu : cpu)(p);
 }
 
-// H x W x {3,4} C-contiguous uint8 image.
-inline void check_frame(const pybind11::array& f, const char* name) {
-  DH_CHECK(f.dtype().is(pybind11::dtype::of<uint8_t>()),
-           name << " must be uint8, got dtype " << std::string(pybind11::str(f.dtype())));
-  DH_CHECK(f.ndim() == 3 && (f.shape(2) == 3 || f.shape(2) == 4) && f.shape(0) >= 1 && f.shape(1) >= 1,
-           name << " must be H x W x 3 or H x W x 4, got shape " << shape_str(f));
-  DH_CHECK(is_c_contiguous(f), name << " must be C-contiguous (np.ascontiguousarray), shape " << shape_str(f));
+// An array argument as the boundary checks see it: a numpy array (host_arg) or a device array
+// (device_arg). The data pointer is never dereferenced by the checks.
+struct ArrayArg {
+  void* data = nullptr;
+  std::vector<pybind11::ssize_t> shape;
+  pybind11::dtype dtype;
+  bool contiguous = true;
+  bool writable = true;
+
+  int ndim() const { return static_cast<int>(shape.size()); }
+  bool is_f32() const { return dtype.equal(pybind11::dtype::of<float>()); }
+};
+
+inline ArrayArg host_arg(const pybind11::array& a) {
+  return ArrayArg{const_cast<void*>(a.data()), std::vector<pybind11::ssize_t>(a.shape(), a.shape() + a.ndim()),
+                  a.dtype(), is_c_contiguous(a), a.writeable()};
 }
 
-inline int elem_type(const pybind11::array& a, const char* name) {
-  if (a.dtype().is(pybind11::dtype::of<uint8_t>())) return kU8;
-  if (a.dtype().is(pybind11::dtype::of<float>())) return kF32;
-  if (a.dtype().kind() == 'f' && a.itemsize() == 2) return kF16;
-  DH_CHECK(false, name << " must be uint8, float32 or float16, got dtype "
-                       << std::string(pybind11::str(a.dtype())));
+// A device array as the tuple (ptr, shape, dtype, readonly) that dhsdk.cuda.launch.Launch.arg
+// builds from a C-contiguous device view (contiguity was checked there).
+inline ArrayArg device_arg(const pybind11::handle& h, const char* name) {
+  DH_CHECK(pybind11::isinstance<pybind11::tuple>(h) && pybind11::len(h) == 4,
+           name << " must be a device array tuple (ptr, shape, dtype, readonly), got "
+                << std::string(pybind11::repr(h)));
+  const auto t = h.cast<pybind11::tuple>();
+  ArrayArg a;
+  a.data = reinterpret_cast<void*>(t[0].cast<std::uintptr_t>());
+  for (const auto d : t[1].cast<pybind11::sequence>()) a.shape.push_back(d.cast<pybind11::ssize_t>());
+  a.dtype = pybind11::dtype::from_args(t[2]);
+  a.writable = !t[3].cast<bool>();
+  pybind11::ssize_t n = 1;
+  for (auto d : a.shape) n *= d;
+  DH_CHECK(a.data != nullptr || n == 0, name << " is a null device pointer (shape " << shape_str(a.shape) << ")");
+  return a;
+}
+
+// None -> nullopt, else device_arg.
+inline std::optional<ArrayArg> device_opt(const pybind11::object& o, const char* name) {
+  if (o.is_none()) return std::nullopt;
+  return device_arg(o, name);
+}
+
+// None -> nullopt, else a float32 C-contiguous host array (converted if needed, kept in `keep`).
+inline std::optional<ArrayArg> host_f32(const pybind11::object& o, pybind11::array_t<float>& keep) {
+  if (o.is_none()) return std::nullopt;
+  keep = pybind11::array_t<float, pybind11::array::c_style | pybind11::array::forcecast>::ensure(o);
+  DH_CHECK(keep, "expected a float32-convertible array, got " << std::string(pybind11::repr(o)));
+  return host_arg(keep);
+}
+
+// The pointer of an array the kernel writes.
+inline void* writable_data(const ArrayArg& a, const char* name) {
+  DH_CHECK(a.writable, name << " is read-only, shape " << shape_str(a.shape));
+  return a.data;
+}
+
+// H x W x {3,4} C-contiguous uint8 image.
+inline void check_frame(const ArrayArg& f, const char* name) {
+  DH_CHECK(f.dtype.equal(pybind11::dtype::of<uint8_t>()),
+           name << " must be uint8, got dtype " << std::string(pybind11::str(f.dtype)));
+  DH_CHECK(f.ndim() == 3 && (f.shape[2] == 3 || f.shape[2] == 4) && f.shape[0] >= 1 && f.shape[1] >= 1,
+           name << " must be H x W x 3 or H x W x 4, got shape " << shape_str(f.shape));
+  DH_CHECK(f.contiguous, name << " must be C-contiguous (np.ascontiguousarray), shape " << shape_str(f.shape));
+}
+
+inline int elem_type(const ArrayArg& a, const char* name) {
+  if (a.dtype.equal(pybind11::dtype::of<uint8_t>())) return kU8;
+  if (a.is_f32()) return kF32;
+  if (a.dtype.kind() == 'f' && a.dtype.itemsize() == 2) return kF16;
+  DH_CHECK(false, name << " must be uint8, float32 or float16, got dtype " << std::string(pybind11::str(a.dtype)));
   return kU8;
 }
 
-// Optional S x S float32 C-contiguous mask; nullptr for None.
-inline const float* optional_mask(const pybind11::object& mask, int size, pybind11::array_t<float>& keep) {
-  if (mask.is_none()) return nullptr;
-  keep = pybind11::array_t<float, pybind11::array::c_style | pybind11::array::forcecast>::ensure(mask);
-  DH_CHECK(keep && keep.ndim() == 2 && keep.shape(0) == size && keep.shape(1) == size,
-           "mask must be S x S = (" << size << ", " << size << ") float32, got shape "
-                                    << (keep ? shape_str(keep) : std::string("?")));
-  return keep.data();
+inline pybind11::dtype elem_dtype(int type) {
+  return type == kU8 ? pybind11::dtype::of<uint8_t>() : type == kF32 ? pybind11::dtype::of<float>()
+                                                                     : pybind11::dtype("float16");
+}
+
+// Optional S x S float32 mask; nullptr for none.
+inline const float* optional_mask(const std::optional<ArrayArg>& mask, int size) {
+  if (!mask) return nullptr;
+  DH_CHECK(mask->is_f32() && mask->ndim() == 2 && mask->shape[0] == size && mask->shape[1] == size &&
+               mask->contiguous,
+           "mask must be S x S = (" << size << ", " << size << ") float32, got shape " << shape_str(mask->shape)
+                                    << " " << std::string(pybind11::str(mask->dtype)));
+  return static_cast<const float*>(mask->data);
+}
+
+// An output the caller allocated for a CUDA launcher: exactly `shape` and `dtype`, writable.
+inline void* check_out(const ArrayArg& out, const std::vector<pybind11::ssize_t>& shape, const pybind11::dtype& dtype) {
+  DH_CHECK(out.shape == shape && out.dtype.equal(dtype) && out.contiguous,
+           "out must be " << shape_str(shape) << " " << std::string(pybind11::str(dtype)) << ", got "
+                          << shape_str(out.shape) << " " << std::string(pybind11::str(out.dtype)));
+  return writable_data(out, "out");
 }
 
 }  // namespace dh

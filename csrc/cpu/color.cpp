@@ -11,7 +11,7 @@ void color_cpu(const ColorParams& p) {
 }
 
 void color_emulated(const ColorParams& p) {
-  emulate_launch<ColorParams, color_body>(grid_for(p.width / 2, p.height / 2, 1, kBlock2d), kBlock2d, p);
+  emulate_launch<ColorParams, color_body>(color_grid(p), kBlock2d, p);
 }
 
 }  // namespace dh

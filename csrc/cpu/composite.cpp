@@ -23,7 +23,7 @@ void composite_cpu(const CompositeParams& p) {
 }
 
 void composite_emulated(const CompositeParams& p) {
-  emulate_launch<CompositeParams, composite_body>(grid_for(p.roi_w, p.roi_h, 1, kBlock2d), kBlock2d, p);
+  emulate_launch<CompositeParams, composite_body>(composite_grid(p), kBlock2d, p);
 }
 
 }  // namespace dh

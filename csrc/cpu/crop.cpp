@@ -12,7 +12,7 @@ void crop_cpu(const CropParams& p) {
 }
 
 void crop_emulated(const CropParams& p) {
-  emulate_launch<CropParams, crop_body>(grid_for(p.size, p.size, p.batch, kBlock2d), kBlock2d, p);
+  emulate_launch<CropParams, crop_body>(crop_grid(p), kBlock2d, p);
 }
 
 }  // namespace dh

@@ -9,9 +9,6 @@
 
 namespace dh {
 
-// Thread-block shape every launcher (CUDA and emulated) uses.
-constexpr Dim kBlock2d{32, 8, 1};
-
 void composite_cpu(const CompositeParams& p);
 void composite_emulated(const CompositeParams& p);
 void crop_cpu(const CropParams& p);

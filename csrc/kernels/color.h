@@ -52,4 +52,7 @@ DH_HD void color_body(const Thread& th, const ColorParams& p) {
   color_block(p, bx, by);
 }
 
+// One thread per 2 x 2 block of the frame.
+inline Dim color_grid(const ColorParams& p) { return grid_for(p.width / 2, p.height / 2, 1, kBlock2d); }
+
 }  // namespace dh

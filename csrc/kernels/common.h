@@ -100,4 +100,9 @@ inline Dim grid_for(int w, int h, int depth, Dim block) {
              (static_cast<unsigned>(h) + block.y - 1) / block.y, static_cast<unsigned>(depth)};
 }
 
+// Thread-block shape of the image kernels (composite, crop, color): 32 x 8 threads, one warp
+// per row segment. Their *_grid functions (next to each body) give the grid; the CUDA
+// launchers and the emulated launches both take grid and block from there.
+constexpr Dim kBlock2d{32, 8, 1};
+
 }  // namespace dh

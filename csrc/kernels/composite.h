@@ -48,4 +48,7 @@ DH_HD void composite_body(const Thread& th, const CompositeParams& p) {
   composite_pixel(p, p.x0 + x, p.y0 + y);
 }
 
+// One thread per pixel of the ROI box.
+inline Dim composite_grid(const CompositeParams& p) { return grid_for(p.roi_w, p.roi_h, 1, kBlock2d); }
+
 }  // namespace dh

@@ -52,4 +52,7 @@ DH_HD void crop_body(const Thread& th, const CropParams& p) {
   crop_pixel(p, x, y, b);
 }
 
+// One thread per crop pixel, grid z = batch item (at most 65535 on a GPU).
+inline Dim crop_grid(const CropParams& p) { return grid_for(p.size, p.size, p.batch, kBlock2d); }
+
 }  // namespace dh

@@ -6,7 +6,7 @@ functions. Whether CUDA is usable is answered by :func:`dhsdk.device.cuda_proble
 """
 from __future__ import annotations
 
-from dhsdk.cuda.arrays import DeviceView, device_view
+from dhsdk.cuda.arrays import DeviceView, device_view, is_device_array
 from dhsdk.cuda.streams import Event, Stream, cupy_for, stream_ptr
 
-__all__ = ["DeviceView", "Event", "Stream", "cupy_for", "device_view", "stream_ptr"]
+__all__ = ["DeviceView", "Event", "Stream", "cupy_for", "device_view", "is_device_array", "stream_ptr"]

@@ -300,6 +300,20 @@ def _cai_of(obj: Any) -> dict | None:
         return None
 
 
+def is_device_array(obj: Any) -> bool:
+    """True when ``obj`` is a device array :func:`device_view` should read: a DeviceView, anything
+    with ``__cuda_array_interface__``, or a DLPack producer not on the CPU. False for None, numpy,
+    lists and CPU tensors. Exports nothing and makes no CUDA call."""
+    if obj is None or isinstance(obj, np.ndarray):
+        return False
+    if isinstance(obj, DeviceView) or _cai_of(obj) is not None:
+        return True
+    if not hasattr(obj, "__dlpack__"):
+        return False
+    device = getattr(obj, "__dlpack_device__", None)
+    return device is None or int(device()[0]) != KDL_CPU
+
+
 def device_view(obj: Any, stream: int | None = None, contiguous: bool = True) -> DeviceView:
     """A zero-copy :class:`DeviceView` of a CUDA array from CuPy, torch, PyCUDA, Numba, JAX, ...
 

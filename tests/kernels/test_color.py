@@ -1,4 +1,5 @@
-"""RGB -> I420/NV12 vs the float64 formula reference (+-1: float32 rounding) and OpenCV."""
+"""RGB -> I420/NV12 vs the float64 formula reference (+-1: float32 rounding) and OpenCV, the
+emulated CUDA launch vs the OpenMP path, and the CUDA path (gpu marker)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,31 @@ def test_yuv_matches_reference(h, w, channels, bgr, standard, nv12, seed):
     assert got.shape == (3 * h, 2 * w)
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
     np.testing.assert_array_equal(got, _C.emulated.rgb_to_yuv(frame, nv12, bgr, standard))
+
+
+@settings(max_examples=40, deadline=None)
+@given(bh=st.integers(1, 20), bw=st.integers(1, 80), channels=st.sampled_from([3, 4]), bgr=st.booleans(),
+       standard=st.sampled_from([601, 709]), nv12=st.booleans(), seed=st.integers(0, 2**31))
+def test_emulated_launch_equals_cpu(bh, bw, channels, bgr, standard, nv12, seed):
+    """The CUDA grid (32 x 8 blocks over the 2 x 2 pixel blocks) run on the host equals the OpenMP
+    loop, for block counts below, at and past a thread block in both directions."""
+    frame = np.random.default_rng(seed).integers(0, 256, (2 * bh, 2 * bw, channels), dtype=np.uint8)
+    np.testing.assert_array_equal(_C.rgb_to_yuv(frame, nv12, bgr, standard),
+                                  _C.emulated.rgb_to_yuv(frame, nv12, bgr, standard))
+
+
+@pytest.mark.gpu
+@settings(max_examples=30, deadline=None)
+@given(bh=st.integers(1, 40), bw=st.integers(1, 90), channels=st.sampled_from([3, 4]), bgr=st.booleans(),
+       standard=st.sampled_from([601, 709]), nv12=st.booleans(), seed=st.integers(0, 2**31))
+def test_cuda_path_matches_cpu(bh, bw, channels, bgr, standard, nv12, seed):
+    """The CUDA launcher through the facade on CuPy arrays vs the CPU path: +-1 (FMA contraction
+    on the device can move a .5 rounding)."""
+    cp = pytest.importorskip("cupy")
+    frame = np.random.default_rng(seed).integers(0, 256, (2 * bh, 2 * bw, channels), dtype=np.uint8)
+    fn = kernels.rgb_to_nv12 if nv12 else kernels.rgb_to_i420
+    got = cp.asnumpy(fn(cp.asarray(frame), bgr=bgr, standard=standard))
+    assert np.abs(got.astype(int) - fn(frame, bgr=bgr, standard=standard)).max() <= 1
 
 
 def test_i420_close_to_opencv():

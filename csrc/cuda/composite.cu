@@ -1,0 +1,12 @@
+// CUDA launcher of the composite kernel (csrc/kernels/composite.h) on a caller-given stream.
+#include "cuda/launch.cuh"
+#include "cuda/launchers.h"
+
+namespace dh {
+
+void composite_cuda(const CompositeParams& p, void* stream) {
+  launch<CompositeParams, composite_body>(composite_grid(p), kBlock2d, p, static_cast<cudaStream_t>(stream),
+                                          "composite kernel launch");
+}
+
+}  // namespace dh

@@ -1,0 +1,19 @@
+// The CUDA launchers of the composite, crop and color kernels (csrc/cuda/<kernel>.cu), declared
+// in plain C++ so the bindings include them without CUDA headers. Every pointer in the params is
+// a device pointer; `stream` is a cudaStream_t (0: the legacy default stream). Each launch runs
+// the kernel's DH_HD body over its *_grid with kBlock2d blocks (the decomposition the emulated
+// launches in csrc/cpu run on the host), is asynchronous, and throws std::runtime_error naming
+// the CUDA error when it cannot be queued (no driver, bad configuration).
+#pragma once
+
+#include "kernels/color.h"
+#include "kernels/composite.h"
+#include "kernels/crop.h"
+
+namespace dh {
+
+void composite_cuda(const CompositeParams& p, void* stream);
+void crop_cuda(const CropParams& p, void* stream);
+void color_cuda(const ColorParams& p, void* stream);
+
+}  // namespace dh
