@@ -27,6 +27,7 @@ _HINTS: dict[str, tuple[str, str]] = {
     "httpx": ("pip install 'dhsdk[openai]'", "OpenAI-compatible servers"),
     "matplotlib": ("pip install matplotlib", "plots and contact sheets"),
     "espeakng_loader": ("pip install espeakng-loader", "the offline espeak-ng TTS"),
+    "piper": ("pip install piper-tts (and a voice .onnx file; nothing is downloaded)", "the Piper TTS"),
 }
 
 

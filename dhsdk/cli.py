@@ -15,8 +15,10 @@ from dhsdk.errors import DhsdkError
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("dhsdk.doctor", "check the installation and say how to fix what is missing"),
+    "avatar": ("dhsdk.avatar.cli", "review material and create avatar bundles from a video or photo"),
     "render": ("dhsdk.pipeline.render_cli", "lip-sync speech (audio or text) on an avatar into an mp4"),
     "live": ("dhsdk.pipeline.live_cli", "an avatar speaking live (wav, stdin text, mic) to file/RTMP/OBS/browser sinks"),
+    "host": ("dhsdk.commerce.host_cli", "an unattended live-commerce session: pitch, answer comments, stay compliant"),
     "engines": ("dhsdk.engines.cli", "build, list and clean TensorRT engines (GPU)"),
     "train": ("dhsdk.train.cli", "train the project's models (a2k) and regenerate shipped weights"),
     "bench": ("dhsdk.bench.cli", "benchmark every stage and the live pipeline; compare two runs"),

@@ -156,9 +156,17 @@ class Stream:
         """Say that the queued utterance is complete (its tail is not counted as an underrun)."""
         self._jitter.end()
 
+    def buffered_seconds(self) -> float:
+        """Seconds of pushed speech not yet played: queued, plus committed ahead of playback
+        (about the a2k look-ahead). Any thread; a producer that keeps it small keeps barge-in
+        cheap (``interrupt()`` drops exactly this much)."""
+        ahead = sum(len(s.audio) for s in list(self._pending) if s.pushed is not None)
+        return (self._jitter.depth + ahead) / SAMPLE_RATE
+
     def interrupt(self) -> None:
-        """Barge-in: drop all queued speech; from the next frame audio is silent and the mouth
-        ramps to rest."""
+        """Barge-in: drop all speech queued so far (audio pushed after the call plays, e.g. the
+        answer); from the next frame audio is silent and the mouth ramps to rest."""
+        self._jitter.clear()  # now, not at the next tick, which would also drop what follows
         self._interrupt.set()
 
     # ---- output -----------------------------------------------------------------------
@@ -208,7 +216,6 @@ class Stream:
 
     def _barge_in(self) -> None:
         self._interrupt.clear()
-        self._jitter.clear()
         self._activity.rest()
         for slot in self._pending:  # committed but not played: silent, mouth ramping to rest
             slot.audio[:] = 0.0

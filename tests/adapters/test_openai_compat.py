@@ -1,78 +1,21 @@
-"""The OpenAI-compatible LLM adapter against a local HTTP server that speaks the protocol."""
+"""The OpenAI-compatible LLM adapter against a local HTTP server that speaks the protocol:
+streaming, retries with backoff, timeouts (a hung server, a stall mid-answer), broken
+connections, and cancellation that is immediate even while the server is silent."""
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openai_fakes import PIECES, FakeServer
 
 from dhsdk.adapters.llm.base import LLMError
 from dhsdk.adapters.llm.openai_compat import OpenAICompatLLM
+from dhsdk.errors import InputError
 
 MESSAGES = [{"role": "user", "content": "how much is it?"}]
-
-
-class FakeServer:
-    """A chat-completions server whose behaviour per request is scripted by the test."""
-
-    def __init__(self, script):
-        self.script = list(script)  # one behaviour per request: "ok", "500", "429", "400", "hang", "slow"
-        self.requests = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append((self.path, dict(self.headers), body))
-                mode = outer.script.pop(0) if outer.script else "ok"
-                if mode in ("500", "429", "400"):
-                    data = b'{"error": "nope"}'
-                    self.send_response(int(mode))
-                    if mode == "429":
-                        self.send_header("Retry-After", "0.05")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                if mode == "hang":
-                    time.sleep(3)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                words = ["The ", "dress ", "is ", "$19.99", " today."] * (20 if mode == "slow" else 1)
-                for w in words:
-                    event = {"choices": [{"delta": {"content": w}, "index": 0}]}
-                    self._chunk(f"data: {json.dumps(event)}\n\n".encode())
-                    if mode == "slow":
-                        time.sleep(0.05)
-                self._chunk(b"data: [DONE]\n\n")
-                self._chunk(b"")
-
-            def _chunk(self, data: bytes):
-                try:
-                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                    self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+ANSWER = "".join(PIECES)
 
 
 @pytest.fixture
@@ -89,7 +32,7 @@ def llm(url, **kw):
 @pytest.mark.parametrize("server", [["ok"]], indirect=True)
 def test_streams_pieces_in_order_with_the_protocol_fields(server):
     pieces = list(llm(server.url).stream_chat(MESSAGES))
-    assert "".join(pieces) == "The dress is $19.99 today."
+    assert pieces == PIECES
     path, headers, body = server.requests[0]
     assert path == "/v1/chat/completions"
     assert headers["Authorization"] == "Bearer sk-test"
@@ -98,8 +41,17 @@ def test_streams_pieces_in_order_with_the_protocol_fields(server):
 
 @pytest.mark.parametrize("server", [["500", "429", "ok"]], indirect=True)
 def test_retries_server_errors_before_the_first_piece(server):
-    assert llm(server.url).chat(MESSAGES) == "The dress is $19.99 today."
+    assert llm(server.url).chat(MESSAGES) == ANSWER
     assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("server", [["500", "500", "500"]], indirect=True)
+def test_retries_back_off_exponentially_then_give_up(server):
+    t0 = time.monotonic()
+    with pytest.raises(LLMError, match="HTTP 500"):
+        OpenAICompatLLM(server.url, model="m", retries=2, backoff=0.1).chat(MESSAGES)
+    assert len(server.requests) == 3
+    assert time.monotonic() - t0 >= 0.1 + 0.2  # waited 0.1 s, then 0.2 s
 
 
 @pytest.mark.parametrize("server", [["400"]], indirect=True)
@@ -115,6 +67,29 @@ def test_a_hung_server_times_out_with_a_clear_error(server):
     with pytest.raises(LLMError, match="sent nothing"):
         llm(server.url, read_timeout=0.5).chat(MESSAGES)
     assert time.monotonic() - t0 < 2.5
+
+
+@pytest.mark.parametrize("server", [["stall"]], indirect=True)
+def test_a_stall_mid_answer_times_out_after_the_pieces_so_far(server):
+    got = []
+    t0 = time.monotonic()
+    with pytest.raises(LLMError, match="sent nothing for 0.5 s mid-stream"):
+        for piece in llm(server.url, read_timeout=0.5).stream_chat(MESSAGES):
+            got.append(piece)
+    assert got == PIECES[:2] and time.monotonic() - t0 < 2.5
+    assert len(server.requests) == 1  # pieces were spoken already: no retry
+
+
+@pytest.mark.parametrize("server", [["drop"]], indirect=True)
+def test_a_connection_dropped_mid_answer_is_an_error(server):
+    with pytest.raises(LLMError, match="broke mid-stream"):
+        llm(server.url).chat(MESSAGES)
+
+
+@pytest.mark.parametrize("server", [["error-event"]], indirect=True)
+def test_an_error_event_mid_stream_is_an_error(server):
+    with pytest.raises(LLMError, match="model crashed"):
+        llm(server.url).chat(MESSAGES)
 
 
 def test_an_absent_server_is_retried_then_named():
@@ -134,3 +109,33 @@ def test_cancel_stops_the_stream_early(server):
         if len(got) == 3:
             cancel.set()
     assert len(got) == 3
+
+
+@pytest.mark.parametrize("server", [["stall"]], indirect=True)
+def test_cancel_is_immediate_while_the_server_is_silent(server):
+    """The superseded question's request is closed at once, not after the read timeout."""
+    cancel = threading.Event()
+    got = []
+    stream = llm(server.url, read_timeout=10).stream_chat(MESSAGES, cancel=cancel)
+    got.append(next(stream))
+    got.append(next(stream))
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    t0 = time.monotonic()
+    got += list(stream)  # blocked on the silent server until the cancel
+    assert got == PIECES[:2]
+    assert 0.15 < time.monotonic() - t0 < 1.0
+
+
+@pytest.mark.parametrize("server", [["500"]], indirect=True)
+def test_cancel_during_backoff_returns_without_retrying(server):
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    t0 = time.monotonic()
+    assert list(OpenAICompatLLM(server.url, model="m", backoff=5.0).stream_chat(MESSAGES, cancel=cancel)) == []
+    assert time.monotonic() - t0 < 1.0 and len(server.requests) == 1
+
+
+def test_a_url_without_a_scheme_is_an_input_error():
+    with pytest.raises(InputError, match="http://"):
+        OpenAICompatLLM("127.0.0.1:8000/v1", model="m")

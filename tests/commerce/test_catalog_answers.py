@@ -71,3 +71,12 @@ def test_missing_and_unparsable_files(tmp_path):
     bad.write_text("products: [", encoding="utf-8")
     with pytest.raises(InputError, match="cannot be parsed"):
         load_catalog(bad)
+
+
+def test_faq_answers_need_the_question_words_even_with_a_single_entry():
+    cat = catalog_from_dict({"products": [{"id": "mug", "name": "coffee mug",
+                                           "faq": [{"q": "Is it heavy?", "a": "No, it weighs 300 grams."}]}]})
+    llm = LocalLLM(cat)
+    assert llm.answer("is the mug heavy?") == "No, it weighs 300 grams."
+    for q in ["is it waterproof?", "is it heavy or waterproof or microwave safe?"]:
+        assert "300" not in llm.answer(q), q

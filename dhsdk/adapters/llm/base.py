@@ -5,7 +5,7 @@ import abc
 import threading
 from typing import Iterator, Sequence, TypedDict
 
-from dhsdk.errors import DhsdkError
+from dhsdk.adapters.openai_http import ServiceError
 
 
 class Message(TypedDict):
@@ -15,7 +15,7 @@ class Message(TypedDict):
     content: str
 
 
-class LLMError(DhsdkError):
+class LLMError(ServiceError):
     """The model server failed, timed out or refused the request (the message says which)."""
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 from dhsdk.adapters.llm.base import LLM, Message
 from dhsdk.commerce.catalog import Catalog, Product
-from dhsdk.commerce.search import BM25
+from dhsdk.commerce.search import BM25, tokenize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -67,12 +67,21 @@ class LocalLLM(LLM):
         product = self.catalog.products[hit] if hit is not None else self.catalog.get(self.current)
         intent = detect_intent(question)
         if intent is None:
-            j = self._faq_index.best(question, min_score=0.6)
+            j = self._faq_match(question)
             if j is not None:
                 return self._faq[j][1].a
             return (f"这个问题我需要和团队确认一下，稍后回复您。" if zh else
                     f"Good question! I don't have that detail for the {product.name} yet; our team will get back to you.")
         return self._field_answer(product, intent, zh)
+
+    def _faq_match(self, question: str) -> int | None:
+        """The FAQ entry answering ``question``: the best BM25 hit, if it shares at least half
+        of the question's content words (BM25 alone scores low when a shop has one FAQ)."""
+        j = self._faq_index.best(question, min_score=1e-9)
+        if j is None:
+            return None
+        words = set(tokenize(question))
+        return j if len(words & set(tokenize(self._faq[j][1].q))) >= 0.5 * len(words) else None
 
     def _field_answer(self, p: Product, intent: str, zh: bool) -> str:
         c = self.catalog

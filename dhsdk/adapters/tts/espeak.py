@@ -6,12 +6,13 @@ Phoneme events carry espeak's phoneme mnemonics and their time in the utterance.
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 from typing import Iterator
 
 import numpy as np
 
-from dhsdk.adapters.tts.base import TTS
+from dhsdk.adapters.tts.base import TTS, sentences
 from dhsdk.errors import InputError
 from dhsdk.frames import AudioChunk
 
@@ -62,29 +63,37 @@ def _lib() -> ctypes.CDLL:
     return _LIB[0]
 
 
-def _sentences(text: str) -> list[str]:
-    from dhsdk.adapters.segment import split_sentences
-
-    return [s for s in split_sentences(text) if s.strip()]
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class EspeakTTS(TTS):
     """espeak-ng voices (``en-us``, ``cmn``, any espeak voice name, with ``+variant`` e.g. ``en-us+f3``).
 
     Args:
-        voice: espeak voice name.
+        voice: espeak voice name, or ``"auto"``: ``cmn`` for sentences with Chinese characters,
+            ``en-us`` otherwise (a bilingual live room).
         rate_wpm: speaking rate in words per minute (80..450).
         pitch: base pitch 0..100.
     """
 
     def __init__(self, voice: str = "en-us", rate_wpm: int = 170, pitch: int = 50):
+        if not 80 <= rate_wpm <= 450 or not 0 <= pitch <= 100:
+            raise InputError(f"espeak rate {rate_wpm} wpm / pitch {pitch} out of range: use 80..450 wpm "
+                             "and pitch 0..100")
         self.voice, self.rate_wpm, self.pitch = voice, int(rate_wpm), int(pitch)
+
+    def voice_for(self, text: str) -> str:
+        """The espeak voice that speaks ``text``."""
+        if self.voice != "auto":
+            return self.voice
+        return "cmn" if _CJK.search(text) else "en-us"
 
     def _synth(self, text: str) -> AudioChunk:
         lib = _lib()
+        voice = self.voice_for(text)
         with _LOCK:
-            if lib.espeak_SetVoiceByName(self.voice.encode()) != 0:
-                raise InputError(f"unknown espeak voice {self.voice!r}: try 'en-us' or 'cmn'")
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise InputError(f"unknown espeak voice {voice!r}: try 'en-us', 'cmn' or 'auto'")
             lib.espeak_SetParameter(1, self.rate_wpm, 0)  # espeakRATE
             lib.espeak_SetParameter(3, self.pitch, 0)     # espeakPITCH
             _STATE.update(pcm=[], phonemes=[])
@@ -98,7 +107,7 @@ class EspeakTTS(TTS):
     def synthesize_stream(self, text: str) -> Iterator[AudioChunk]:
         """One chunk per sentence, ``pts`` = seconds from the start of the text."""
         pts = 0.0
-        for sentence in _sentences(text):
+        for sentence in sentences(text):
             chunk = self._synth(sentence)
             chunk.pts = pts
             pts += chunk.duration
