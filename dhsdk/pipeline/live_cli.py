@@ -86,7 +86,7 @@ def feed_text(stream: Any, lines: Any, voice: str, stop: threading.Event) -> Non
         if not line.strip():
             continue
         for chunk in tts.synthesize_stream(line.strip()):
-            while stream.metrics.buffer_s > 5.0 and not stop.wait(0.05):
+            while stream.buffered_seconds() > 5.0 and not stop.wait(0.05):
                 pass
             stream.push_audio(chunk)
         stream.end_speech()
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     sync = LipSync(avatar, mouth=args.mouth, device=args.device)
     stop = threading.Event()
     mic = None
-    with contextlib.ExitStack() as closing, Stream(sync, realtime=True, vad=args.vad) as stream:
+    with contextlib.ExitStack() as closing, Stream(sync, realtime=True, vad=args.vad, drift_s=0.5 if args.mic else None) as stream:
         sinks = []
         for spec in args.sink:  # each sink is closed on the way out, even if a later one fails
             sinks.append(open_sink(spec))

@@ -93,8 +93,10 @@ class Stream:
         fps: output frame rate; the avatar's when None.
         queue_s: seconds of frames the pull iterator buffers in real time (oldest dropped
             beyond it); with ``realtime=False`` the producer stays two frames ahead of the puller.
-        drift_s: buffered audio above which silent frames are dropped (drift correction for
-            sources whose clock runs faster than the output clock).
+        drift_s: drift correction for a capture device with its own clock (a microphone at
+            16.016 kHz fills the buffer slowly): above this many buffered seconds, silent frames
+            of input are dropped (never speech). None (the default) turns it off: pushed audio
+            (files, TTS) runs ahead by design and its pauses must play.
         vad: gate the mouth by the Silero voice-activity model (not just by level).
         pull: keep frames for the pull iterator (default: when there is no ``on_frame``).
         start: start the stream's own thread now (a :class:`Scheduler` passes False and drives
@@ -103,7 +105,7 @@ class Stream:
 
     def __init__(self, lipsync: Any, *, realtime: bool = True, on_frame: Callable[[VideoFrame], Any] | None = None,
                  max_buffer_s: float = 30.0, fps: float | None = None, queue_s: float = 2.0, vad: bool = False,
-                 drift_s: float = 0.5, pull: bool | None = None, start: bool = True):
+                 drift_s: float | None = None, pull: bool | None = None, start: bool = True):
         self.lipsync = lipsync
         self.avatar = lipsync.avatar
         self.fps = float(fps or self.avatar.fps)
@@ -115,7 +117,7 @@ class Stream:
         frame_samples = int(round(SAMPLE_RATE / self.fps))
         # Prebuffer one frame: the a2k look-ahead itself comes from committing ahead of playback.
         self._jitter = JitterBuffer(SAMPLE_RATE, frame_samples, max_buffer_s)
-        self._high_water = int(drift_s * SAMPLE_RATE)
+        self._high_water = None if drift_s is None else int(drift_s * SAMPLE_RATE)
         self._a2k = lipsync.a2k.stream(self.fps)
         self._activity = StreamingActivity(self.fps, vad=vad)
         self._pending: deque[_Slot] = deque()   # committed, waiting for their a2k deltas
@@ -209,7 +211,7 @@ class Stream:
             self._deltas.extend(self._a2k.push(audio))
             # A source clock faster than ours (a mic at 16.016 kHz) slowly fills the buffer:
             # drop whole silent frames while it is over the high-water mark, never speech.
-            if self._jitter.skip_silence(b - a, self._high_water):
+            if self._high_water is not None and self._jitter.skip_silence(b - a, self._high_water):
                 self.metrics.skipped_silence += 1
         self.metrics.stage_ms["a2k"].append((time.perf_counter() - t) * 1e3)
         return self._deltas.popleft()

@@ -190,10 +190,23 @@ def test_vad_gate_keeps_mouth_at_rest_on_loud_noise_but_not_on_speech():
     assert speaking["noise"] > 20 and speaking["noise_vad"] == 0 and speaking["speech_vad"] > 20
 
 
+def test_pushed_audio_keeps_its_pauses_without_drift_correction():
+    """Off by default: 3 s of speech with a 1 s pause pushed at once all plays, pause included."""
+    s = Stream(FakeLipSync(), realtime=False, pull=False, start=False)
+    src = np.concatenate([tone(1.0), np.zeros(SR, np.float32), tone(1.0)])
+    s.push_audio(src)
+    s.end_speech()
+    out = np.concatenate([s.tick().audio for _ in range(int(3.5 * 25))])
+    s.close()
+    assert s.metrics.skipped_silence == 0
+    on = np.flatnonzero(np.abs(out) > 1e-3)
+    assert abs((on[-1] - on[0]) / SR - 3.0) < 0.05  # the pause was not shortened
+
+
 def test_drift_correction_bounds_the_buffer_for_a_fast_source_clock():
     """The source runs 1 % fast (speech 2 s, pause 1 s, repeated): the buffer would grow by
     ~0.4 s a minute; silent frames are dropped instead, speech never is."""
-    s = Stream(FakeLipSync(), realtime=False, pull=False, start=False)
+    s = Stream(FakeLipSync(), realtime=False, pull=False, start=False, drift_s=0.5)
     pattern = np.concatenate([tone(2.0), np.zeros(SR, np.float32)])
     src = np.tile(pattern, 60)  # 3 minutes of source audio
     per_tick = int(round(640 * 1.01))

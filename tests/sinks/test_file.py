@@ -151,8 +151,7 @@ def test_a_live_stream_records_in_sync(tmp_path):
     sync = LipSync(SyntheticAvatar(180, 320), mouth="warp", device="cpu")
     out = tmp_path / "live.mp4"
     with FileSink(out) as sink:
-        # drift_s above the pushed second: the stream must not drop leading silence as drift.
-        stream = Stream(sync, realtime=False, on_frame=sink.write, pull=False, start=False, drift_s=5.0)
+        stream = Stream(sync, realtime=False, on_frame=sink.write, pull=False, start=False)
         t = np.arange(16000) / 16000
         stream.push_audio((0.8 * np.sin(2 * np.pi * 1000 * t) * (t > 0.6)).astype(np.float32))
         stream.end_speech()
