@@ -21,7 +21,10 @@ renamed into place when complete (:func:`dhsdk.atomic.atomic_dir`).
 from __future__ import annotations
 
 import json
+import math
 import os
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +64,12 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         manifest = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(f"{file} is damaged ({e}): create the avatar again") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"{file} is not a dhsdk avatar manifest (format {manifest.get('format')!r} "
-                          f"if isinstance(manifest, dict) else 'not an object'")
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{file} is damaged (a JSON {type(manifest).__name__}, not an object): "
+                          f"create the avatar again")
+    if manifest.get("format") != FORMAT:
+        raise BundleError(f"{file} is not a dhsdk avatar manifest (format {manifest.get('format')!r}, "
+                          f"expected {FORMAT!r})")
     version = manifest.get("schema_version")
     if not isinstance(version, int):
         raise BundleError(f"{file} has no integer schema_version: the bundle is damaged; create it again")
@@ -74,7 +80,43 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if k not in manifest]
     if missing:
         raise BundleError(f"{file} lacks {', '.join(missing)}: the bundle is damaged; create it again")
+    _check_values(file, manifest)
     return manifest
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_values(file: Path, m: dict[str, Any]) -> None:
+    """The types and ranges of the required entries (a damaged or hand-edited manifest fails
+    here with a BundleError, not later with a KeyError deep in the pipeline)."""
+    def bad(key: str, want: str) -> BundleError:
+        return BundleError(f"{file}: {key} is {m[key]!r}, expected {want}: the bundle is damaged; create it again")
+
+    for key in ("num_frames", "width", "height"):
+        if not _is_int(m[key]) or m[key] < 1:
+            raise bad(key, "a positive integer")
+    if not _is_number(m["fps"]) or m["fps"] <= 0:
+        raise bad("fps", "a positive number")
+    files = m["files"]
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise bad("files", "an object of file names")
+    crop = m["crop"]
+    centre = crop.get("centre") if isinstance(crop, dict) else None
+    if not (isinstance(centre, list) and len(centre) == 2 and all(map(_is_number, centre))
+            and _is_number(crop.get("extent")) and crop["extent"] > 0):
+        raise bad("crop", '{"centre": [x, y], "extent": > 0}')
+    loop = m["idle_loop"]
+    if not (isinstance(loop, dict) and loop.get("mode") in ("loop", "pingpong") and _is_int(loop.get("start"))
+            and _is_int(loop.get("end")) and 0 <= loop["start"] <= loop["end"] < m["num_frames"]):
+        raise bad("idle_loop", '{"mode": "loop" | "pingpong", "start", "end"} within the frames')
+    if not isinstance(m["mouth_model"], str):
+        raise bad("mouth_model", '"warp" or a model file name')
 
 
 def read_arrays(path: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -83,8 +125,8 @@ def read_arrays(path: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, 
     try:
         with np.load(file, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ARRAY_KEYS}
-    except (OSError, KeyError, ValueError) as e:
-        raise BundleError(f"{file} is missing or damaged ({e}): create the avatar again") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise BundleError(f"{file} is missing or damaged ({type(e).__name__}: {e}): create the avatar again") from None
     n = int(manifest["num_frames"])
     expect = {"offsets": (n + 1,), "landmarks": (n, 478, 2), "to_canonical": (n, 2, 3), "lips": (n, 40, 2),
               "neutral_lips": (40, 2), "reference_lips": (40, 2), "reference_to_canonical": (2, 3)}
@@ -92,6 +134,10 @@ def read_arrays(path: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, 
         if arrays[key].shape != shape:
             raise BundleError(f"{file}: {key} has shape {arrays[key].shape}, the manifest implies {shape}; "
                               f"the bundle is damaged; create it again")
+    lower = arrays["lower_face"].shape
+    if len(lower) != 2 or lower[0] < 3 or lower[1] != 2:
+        raise BundleError(f"{file}: lower_face has shape {lower}, expected (P >= 3, 2); the bundle is damaged; "
+                          f"create it again")
     return arrays
 
 

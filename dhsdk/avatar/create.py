@@ -162,4 +162,5 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
             "files": {"frames": bundle.FRAMES, "arrays": bundle.ARRAYS, "reference": bundle.REFERENCE,
                       "review": bundle.REVIEW_JSON, "review_sheet": bundle.REVIEW_PNG},
         })
+        Avatar.load(tmp)  # read it back before it goes into place: an unloadable bundle is never left
     return Avatar.load(out, device=device), report

@@ -17,7 +17,7 @@ import numpy as np
 
 from dhsdk.avatar.bundle import SCHEMA_VERSION
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2           # 2: lower-face polygon without the notch at the mouth corners
 PORTRAIT_SIZE = (768, 1024)   # width, height of the prepared portrait
 UPSCALE = 2.0
 

@@ -153,8 +153,11 @@ def fit_long_side(frame: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
-def _not_material(path: Path, why: str) -> InputError:
-    return InputError(f"{path} is not a video or image dhsdk can read ({why}): give an mp4/mov/mkv/webm "
+def _not_material(path: Path, why: str, damaged: bool = False) -> InputError:
+    """``damaged``: the reader rejected the bytes, so the file may be a cut or corrupt copy of real material."""
+    hint = (": the file is truncated or damaged (an unfinished copy, upload or export: copy or export it "
+            "again), or it is not a video or photo at all;" if damaged else ":")
+    return InputError(f"{path} is not a video or image dhsdk can read ({why}){hint} give an mp4/mov/mkv/webm "
                       f"video or a jpg/png/webp photo")
 
 
@@ -170,7 +173,7 @@ def _probe_image(path: Path) -> MaterialInfo:
             w, h = im.size
             orient = im.getexif().get(0x0112, 1)
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise _not_material(path, str(e)) from None
+        raise _not_material(path, str(e), damaged=True) from None
     if orient in (5, 6, 7, 8):  # EXIF orientations that swap the axes
         w, h = h, w
     return MaterialInfo(path, "image", w, h, 0.0, 1, 0.0, 0, fmt.lower(), False, alpha)
@@ -209,13 +212,13 @@ def _probe_video(path: Path) -> MaterialInfo:
                 rotation, w, h = int(frame.rotation or 0), frame.width, frame.height
                 break
             else:
-                raise _not_material(path, "its video stream has no decodable frame")
+                raise _not_material(path, "its video stream has no decodable frame", damaged=True)
             codec = vs.codec_context.name
             has_audio = bool(c.streams.audio)
     except InputError:
         raise
     except Exception as e:  # FFmpeg's many error types: not a container, no moov atom, ...
-        raise _not_material(path, f"{type(e).__name__}: {e}") from None
+        raise _not_material(path, f"{type(e).__name__}: {e}", damaged=True) from None
     rotation = int(round(rotation / 90.0)) * 90 % 360
     if rotation in (90, 270):
         w, h = h, w

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from dhsdk.avatar.analyze import OUTPUT_MAX_SIDE, Analysis, FrameMeasures, measure_frame
-from dhsdk.avatar.face import FaceDetector, FaceMesh478
+from dhsdk.avatar.face import FaceDetector, FaceMesh478, face_crop
 from dhsdk.avatar.material import ANALYSIS_MAX_SIDE, Material, fit_long_side
 from dhsdk.avatar.track import moved_track
 
@@ -106,6 +106,8 @@ def analyze_photo(material: Material, on_frame: Callable[[np.ndarray], None] | N
     with FaceMesh478(static=True) as mesh, FaceDetector() as detector:
         points = mesh.landmarks(small)
         boxes = detector.detect(small)
+        if points is None and boxes:  # a face too small for the whole-photo mesh
+            points = mesh.landmarks_in(small, face_crop(boxes[0], small.shape))
     measures = FrameMeasures()
     measure_frame(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), points, measures)
     thumb_scale = min(1.0, 240 / h)

@@ -107,7 +107,7 @@ class ReviewReport:
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as JSON-ready data."""
-        return {"source": self.source, "kind": self.kind, "verdict": self.verdict, "info": self.info,
+        return {"source": self.source, "kind": self.kind, "verdict": self.verdict, "info": _jsonable(self.info),
                 "checks": [_jsonable(asdict(c)) for c in self.checks]}
 
     def save(self, path: str | Path) -> None:

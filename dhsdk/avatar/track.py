@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dhsdk.avatar.face import N_POINTS, FaceBox, FaceDetector, FaceMesh478
+from dhsdk.avatar.face import N_POINTS, FaceBox, FaceDetector, FaceMesh478, face_crop
 from dhsdk.errors import InputError
 from dhsdk.geometry import (ANCHOR_IDS, LIP_IDS, apply_affine, image_to_canonical,
                             mouth_opening, mouth_width)
@@ -22,9 +22,12 @@ from dhsdk.render.smoothing import ShapeOneEuro, scale_opening
 MIN_CUTOFF_HZ = 1.5
 BETA = 2.0
 # Lower-face region (mediapipe ids): the face oval from cheek to cheek under the eyes, then
-# back across the upper lip under the nose. Its median canonical shape bounds the mouth mask.
+# back across the cheeks and under the nose (2). Its median canonical shape bounds the mouth
+# mask. It runs straight from the cheek (206/426) to under the nose: a detour through the
+# upper-lip points beside the mouth (92/322) would come within ~0.11 eye distances of the
+# mouth corners, inside the mask's margin + feather (0.18), and leave them half-blended.
 LOWER_FACE_IDS = (93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,
-                  288, 361, 323, 423, 426, 322, 2, 92, 206, 203)
+                  288, 361, 323, 423, 426, 2, 206, 203)
 NEUTRAL_SHARE = 0.25   # the most closed quarter of frames defines the neutral mouth
 
 
@@ -150,11 +153,16 @@ class FaceTracker:
         self.fps = float(fps) if fps > 0 else 25.0
         self.scale = float(scale)
         self.detect_every = max(1, int(detect_every))
+        self.static = static
         self._mesh = FaceMesh478(static=static)
         self._detector = FaceDetector()
         self._raw: list[np.ndarray] = []
         self._faces: list[int] = []
         self._height: list[float] = []
+        # A face too small for the whole-frame mesh is meshed in a fixed crop around it.
+        self._box: FaceBox | None = None                      # last face seen, analysis pixels
+        self._crop: tuple[int, int, int, int] | None = None
+        self._crop_mesh: FaceMesh478 | None = None
 
     def update(self, frame: np.ndarray) -> tuple[np.ndarray | None, list[FaceBox] | None]:
         """Track one analysis frame (RGB uint8).
@@ -163,20 +171,46 @@ class FaceTracker:
             (the (478, 2) mesh in original pixels or None, the detector's boxes in original
             pixels when this frame was sampled, else None).
         """
-        pts = self._mesh.landmarks(frame)
         boxes = None
         if len(self._raw) % self.detect_every == 0:
+            found = self._detector.detect(frame)
+            self._box = found[0] if found else self._box
             boxes = [FaceBox(b.x0 * self.scale, b.y0 * self.scale, b.x1 * self.scale, b.y1 * self.scale, b.score)
-                     for b in self._detector.detect(frame)]
+                     for b in found]
             self._faces.append(len(boxes))
             self._height.append(boxes[0].height if boxes else np.nan)
         else:
             self._faces.append(-1)
             self._height.append(np.nan)
+        pts = self._landmarks(frame)
         if pts is not None:
             pts = pts * self.scale
         self._raw.append(pts if pts is not None else np.full((N_POINTS, 2), np.nan))
         return pts, boxes
+
+    def _landmarks(self, frame: np.ndarray) -> np.ndarray | None:
+        """The mesh on the whole frame, or, once that has missed a detected face, in a crop
+        around it that stays fixed while the face stays near its middle (tracking needs one
+        image geometry from frame to frame); a face drifting off-centre gets a new crop."""
+        if self._crop is None:
+            pts = self._mesh.landmarks(frame)
+            if pts is not None or self._box is None:
+                return pts
+            self._crop = face_crop(self._box, frame.shape)
+            self._crop_mesh = FaceMesh478(static=self.static)
+        pts = self._crop_mesh.landmarks_in(frame, self._crop)
+        x0, y0, x1, y1 = self._crop
+        if pts is not None:
+            lo, hi = pts.min(0), pts.max(0)
+            self._box = FaceBox(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]), 1.0)
+            drift = np.abs((lo + hi) / 2 - [(x0 + x1) / 2, (y0 + y1) / 2]).max()
+            if drift < (x1 - x0) / 6:
+                return pts
+        else:
+            self._box = None      # lost: wait for the detector to find the face again
+        self._crop_mesh.close()   # lost, or off-centre: re-crop on the next frame
+        self._crop = self._crop_mesh = None
+        return pts
 
     @property
     def faces(self) -> np.ndarray:
@@ -192,6 +226,9 @@ class FaceTracker:
         """Fill gaps, smooth, derive the per-frame geometry; closes the mediapipe graphs."""
         self._mesh.close()
         self._detector.close()
+        if self._crop_mesh is not None:
+            self._crop_mesh.close()
+            self._crop = self._crop_mesh = None
         if not self._raw:
             raise InputError("the material has no frames to track")
         raw = np.stack(self._raw).astype(np.float32)
