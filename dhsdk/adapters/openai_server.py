@@ -21,6 +21,7 @@ import numpy as np
 
 from dhsdk.adapters.llm.base import LLM
 from dhsdk.adapters.tts.base import TTS
+from dhsdk.httpserve import JSONHandler
 
 PCM_RATE = 24000
 
@@ -92,14 +93,14 @@ class OpenAIServer:
 
 
 def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JSONHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             except ValueError:
-                self._json(400, {"error": {"message": "the body must be JSON"}})
+                self.send_json(400, {"error": {"message": "the body must be JSON"}})
                 return
             path = self.path.rstrip("/")
             server.requests.append((path, body))
@@ -109,16 +110,16 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                                                        for e in server.chat_events(body)), b"data: [DONE]\n\n")
                 else:
                     text = "".join(e["choices"][0]["delta"]["content"] for e in server.chat_events(body))
-                    self._json(200, {"object": "chat.completion", "choices": [
+                    self.send_json(200, {"object": "chat.completion", "choices": [
                         {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
             elif path == "/v1/audio/speech":
                 if body.get("response_format", "pcm") not in ("pcm", "wav"):
-                    self._json(400, {"error": {"message": "this server speaks response_format pcm or wav"}})
+                    self.send_json(400, {"error": {"message": "this server speaks response_format pcm or wav"}})
                     return
                 self._stream("audio/pcm" if body.get("response_format", "pcm") == "pcm" else "audio/wav",
                              server.speech(body))
             else:
-                self._json(404, {"error": {"message": f"no endpoint {self.path}"}})
+                self.send_json(404, {"error": {"message": f"no endpoint {self.path}"}})
 
         def _stream(self, content_type: str, pieces: Iterator[bytes], last: bytes = b"") -> None:
             self.send_response(200)
@@ -133,17 +134,6 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client hung up (cancelled): stop producing
-
-        def _json(self, code: int, obj: dict[str, Any]) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            return
 
     return Handler
 

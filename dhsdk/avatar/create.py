@@ -9,7 +9,6 @@ only when complete, so a failure at any step leaves nothing behind.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from dhsdk.avatar.photo import analyze_photo
 from dhsdk.avatar.review import ReviewReport, review
 from dhsdk.errors import InputError
 from dhsdk.geometry import LIP_IDS, image_to_canonical
+from dhsdk.paths import file_sha256
 
 
 class ReviewFailed(InputError):
@@ -34,15 +34,6 @@ class ReviewFailed(InputError):
         self.report = report
         fails = "; ".join(f"{c.name}: {c.reason} (fix: {c.fix})" for c in report.failures)
         super().__init__(f"{report.source} is not good enough for an avatar: {fails}")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def analyse_material(material: Material, on_frame: Any = None, show_progress: bool = True) -> Analysis:

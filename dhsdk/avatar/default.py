@@ -3,28 +3,23 @@
 ``skimage.data.astronaut()`` (a public-domain NASA portrait, 512 x 512) is prepared as a
 presenter shot — upscaled 2x (Lanczos) and cropped to a 3:4 portrait around the face — and
 turned into an avatar with the same :func:`~dhsdk.avatar.create.create_avatar` users run.
-Nothing is downloaded and no generated binary is committed: the bundle (~25 MB) is cached
+Nothing is downloaded and no generated binary is committed: the bundle (~35 MB) is cached
 under ``$DHSDK_CACHE/avatars`` (default ``~/.cache/dhsdk``), keyed by the bundle schema and
 the recipe version, and rebuilt when either changes. Concurrent first uses are serialised by
 a lock file.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from dhsdk.avatar.bundle import SCHEMA_VERSION
+from dhsdk.paths import cache_root
 
 RECIPE_VERSION = 2           # 2: lower-face polygon without the notch at the mouth corners
 PORTRAIT_SIZE = (768, 1024)   # width, height of the prepared portrait
 UPSCALE = 2.0
-
-
-def cache_root() -> Path:
-    """``$DHSDK_CACHE`` or ``~/.cache/dhsdk``."""
-    return Path(os.environ.get("DHSDK_CACHE") or Path.home() / ".cache" / "dhsdk")
 
 
 def portrait() -> np.ndarray:

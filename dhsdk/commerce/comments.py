@@ -17,11 +17,12 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Callable
 
 from dhsdk.adapters.llm.local import detect_intent
+from dhsdk.httpserve import JSONHandler
 
 PURCHASE, QUESTION, CHATTER = 2, 1, 0
 ANONYMOUS = "viewer"  # comments without a user name never supersede each other
@@ -230,41 +231,30 @@ def serve_comments(queue: CommentQueue, host: str = "127.0.0.1", port: int = 0) 
     Returns the running server (``server.server_address`` has the port; ``shutdown()`` stops it).
     """
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JSONHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self.path.rstrip("/") != "/stats":
-                self._reply(404, {"error": "GET /stats or POST /comment"})
+                self.send_json(404, {"error": "GET /stats or POST /comment"})
                 return
-            self._reply(200, {**queue.stats, "queued": len(queue)})
+            self.send_json(200, {**queue.stats, "queued": len(queue)})
 
         def do_POST(self) -> None:  # noqa: N802
             if self.path.rstrip("/") != "/comment":
-                self._reply(404, {"error": "POST to /comment"})
+                self.send_json(404, {"error": "POST to /comment"})
                 return
             try:
                 size = int(self.headers.get("Content-Length", 0))
                 if size > _MAX_BODY:
-                    self._reply(413, {"error": f"body over {_MAX_BODY} bytes"})
+                    self.send_json(413, {"error": f"body over {_MAX_BODY} bytes"})
                     return
                 body = json.loads(self.rfile.read(size) or b"{}")
                 text = str(body["text"])
             except (ValueError, KeyError, TypeError):
-                self._reply(400, {"error": 'body must be JSON {"user": "...", "text": "..."}'})
+                self.send_json(400, {"error": 'body must be JSON {"user": "...", "text": "..."}'})
                 return
             c = queue.put(str(body.get("user", ANONYMOUS)), text)
-            self._reply(202 if c else 200, {"queued": c is not None,
+            self.send_json(202 if c else 200, {"queued": c is not None,
                                             "reason": None if c else queue.reject_reason(text) or "duplicate"})
-
-        def _reply(self, code: int, obj: dict) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            return
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True

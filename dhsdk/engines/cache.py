@@ -15,24 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dhsdk.atomic import atomic_file
+from dhsdk.paths import cache_root, file_sha256
 
-
-def cache_root() -> Path:
-    """``$DHSDK_CACHE``, else ``$XDG_CACHE_HOME/dhsdk``, else ``~/.cache/dhsdk``."""
-    env = os.environ.get("DHSDK_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "dhsdk"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file's bytes (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+__all__ = ["EngineCache", "EngineKey", "cache_root", "file_sha256"]
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,3 @@ def test_built_into_the_cache_and_reused(default_avatar, cache_dir, monkeypatch)
     again = Avatar.default()
     assert again.path == target and (target / "manifest.json").stat().st_mtime_ns == stamp   # not rebuilt
     assert sorted(p.name for p in (cache_dir / "avatars").iterdir()) == [".default.lock", target.name]
-
-
-def test_cache_root(monkeypatch, tmp_path):
-    monkeypatch.setenv("DHSDK_CACHE", str(tmp_path))
-    assert default.cache_root() == tmp_path
-    monkeypatch.delenv("DHSDK_CACHE")
-    assert str(default.cache_root()).endswith(".cache/dhsdk")
