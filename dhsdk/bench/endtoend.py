@@ -72,7 +72,9 @@ def load_avatar(path: str | None, size: tuple[int, int]) -> tuple[Any, dict[str,
     return avatar, {"kind": "bundled" if path is None else "directory", "path": str(avatar.path)}
 
 
-def _lipsync_factory(ctx: Context, avatar: Any, mouth: str) -> Callable[[], Any]:
+def lipsync_factory(ctx: Context, avatar: Any, mouth: str) -> Callable[[], Any]:
+    """A function that builds a fresh LipSync of ``avatar`` with ``mouth`` (``warp``, or a
+    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``)."""
     from dhsdk.pipeline.lipsync import LipSync
 
     if mouth == "warp":
@@ -132,7 +134,7 @@ def sweep(make: Callable[[], Any], counts: list[int], seconds: float) -> dict[st
 
 def run_mouth(ctx: Context, avatar: Any, mouth: str, counts: list[int], d: Durations) -> dict[str, Any]:
     """Every end-to-end case for one mouth model (raises ImportError when a stage is missing)."""
-    make = _lipsync_factory(ctx, avatar, mouth)
+    make = lipsync_factory(ctx, avatar, mouth)
     result: dict[str, Any] = {"offline": offline(make, ctx, d.offline)}
     lat = live.case_latency(make, d.latency)
     samples = {"latency_ms": lat.pop("latency_samples_ms"), "frame_ms": lat.pop("frame_samples_ms")}

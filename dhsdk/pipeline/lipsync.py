@@ -11,23 +11,30 @@ Per output frame k (DESIGN.md stages):
 6. composite kernel: the crop is blended back into a copy of the base frame.
 
 Frames with no speech activity (w = 0) skip 4-6: the idle loop plays the footage untouched.
-Runners are created once per :class:`LipSync` and reused for every call.
+Runners are created once per :class:`LipSync` and reused for every call; ``stage_ms`` keeps the
+recent per-frame times of each stage (``copy`` = reading and copying the base frame).
 """
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from dhsdk.errors import InputError
 from dhsdk.frames import VideoFrame
-from dhsdk.geometry import apply_affine
+from dhsdk.geometry import apply_affine, invert_affine
 from dhsdk.pipeline.activity import frame_energy_db, speech_activity
 
+if TYPE_CHECKING:
+    from dhsdk.pipeline.fit import CoverFit
+
 SAMPLE_RATE = 16000
+STAGES = ("copy", "crop", "mouth", "composite")   # per-frame stages timed in LipSync.stage_ms
+STAGE_WINDOW = 4096                                # recent samples kept per stage
 
 
 @dataclass
@@ -118,6 +125,7 @@ class LipSync:
         # Each base frame's own lips, in the canonical frame (the idle mouth).
         self._idle_canonical = np.stack([apply_affine(m, lips) for m, lips in
                                          zip(avatar.to_canonical, avatar.lips)]).astype(np.float32)
+        self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
 
     # ---- audio ----------------------------------------------------------------------
     @staticmethod
@@ -201,16 +209,26 @@ class LipSync:
         lips = self.lips(base, plan.deltas[k], float(plan.weights[k]))
         return float(mouth_opening(self._idle_canonical[base] if lips is None else lips))
 
+    def fit(self, size: tuple[int, int] | None) -> "CoverFit | None":
+        """The output resizer for ``size`` (width, height): scale to cover, crop around the face;
+        None when ``size`` is None or the avatar's own."""
+        from dhsdk.pipeline.fit import CoverFit
+
+        if size is None or tuple(size) == (self.avatar.width, self.avatar.height):
+            return None
+        face = np.asarray(self.avatar.lips, np.float64)[:, :20].reshape(-1, 2).mean(0)
+        eyes = apply_affine(invert_affine(self.avatar.to_canonical[0]), [0.0, 0.0])
+        return CoverFit((self.avatar.width, self.avatar.height), size, tuple((face + eyes) / 2))
+
     def _frames(self, plan: "_Plan", size: tuple[int, int] | None) -> Iterator[VideoFrame]:
         edges = np.round(np.arange(plan.total + 1) * SAMPLE_RATE / plan.fps).astype(np.int64)
+        fit = self.fit(size)
         for k in range(plan.total):
             base = self.avatar.idle_index(k)
             w = float(plan.weights[k])
             image = self.frame(base, self.lips(base, plan.deltas[k], w))
-            if size is not None and (image.shape[1], image.shape[0]) != tuple(size):
-                import cv2
-
-                image = cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA)
+            if fit is not None:
+                image = fit(image)
             seg = plan.pcm[edges[k]:edges[k + 1]]
             seg = np.pad(seg, (0, edges[k + 1] - edges[k] - len(seg)))
             yield VideoFrame(image=image, audio=seg, sample_rate=SAMPLE_RATE, pts=k / plan.fps, index=k,
@@ -229,15 +247,23 @@ class LipSync:
         """
         from dhsdk import kernels
 
+        t0 = time.perf_counter()
         image = np.array(self.avatar.frame(base_index), copy=True)
+        t1 = time.perf_counter()
+        self.stage_ms["copy"].append((t1 - t0) * 1e3)
         if lips is None:
             return image
         affine = self._crop_affine[base_index]
         crop = kernels.crop(image, affine[None], self.crop_size)[0]
         src = apply_affine(self._to_crop, self._idle_canonical[base_index]).astype(np.float32)
         dst = apply_affine(self._to_crop, lips).astype(np.float32)
+        t2 = time.perf_counter()
         mouth = self.renderer.render(crop, src, dst)
+        t3 = time.perf_counter()
         kernels.composite(image, mouth, affine, mask=self._mask)
+        t4 = time.perf_counter()
+        for name, dt in (("crop", t2 - t1), ("mouth", t3 - t2), ("composite", t4 - t3)):
+            self.stage_ms[name].append(dt * 1e3)
         return image
 
     # ---- files ----------------------------------------------------------------------
@@ -281,12 +307,13 @@ class LipSync:
         opening = np.array([self._opening(plan, k) for k in range(plan.total)])
         times = np.arange(plan.total) / plan.fps
         shown = []
+        fit = self.fit(size)
         for image, k in thumbs:
             base = self.avatar.idle_index(k)
             affine = self._crop_affine[base].astype(np.float64)
-            if size is not None:
-                sx, sy = size[0] / self.avatar.width, size[1] / self.avatar.height
-                affine = np.diag([sx, sy]) @ affine
+            if fit is not None:
+                s = fit.size[0] / fit.window[2]
+                affine = np.hstack([s * affine[:, :2], fit.point(affine[:, 2])[:, None]])
             x0, y0, x1, y1 = face_box(affine, self.crop_size, image.shape)
             shown.append((image[y0:y1, x0:x1], f"{times[k]:.2f} s  open {opening[k]:.2f}"))
         save_contact_sheet(path, shown, times, frame_energy_db(plan.pcm, SAMPLE_RATE, plan.fps, plan.total),

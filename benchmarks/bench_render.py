@@ -1,0 +1,80 @@
+"""Offline render benchmark (issue 6): real-time factor of ``LipSync.render`` to an H.264 + AAC
+mp4, with a per-stage breakdown, at 720x1280 and 1080x1920 portrait output, for the warp
+renderer and the lite UNet.
+
+Same-run baseline: the *idle* render, the same frames, fit and encoder with no lip sync
+(silence plays the footage untouched): what a render costs with no mouth work at all, so the
+lip-sync overhead is the difference. Prints one JSON line per case.
+
+    python benchmarks/bench_render.py                       # default avatar, 10 s of speech
+    python benchmarks/bench_render.py --avatar avatars/anna --seconds 20 --sizes 720x1280
+
+Target (issue 6): >= 2x real time at 720x1280 with the warp renderer, encoding included.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from timing import emit
+
+from dhsdk.bench.live import speech
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, h = (int(v) for v in text.lower().split("x"))
+    return w, h
+
+
+def render_case(sync, pcm: np.ndarray, size: tuple[int, int], out: Path) -> dict:
+    """Render once; wall time, real-time factor and the per-frame stage medians (ms)."""
+    for q in sync.stage_ms.values():
+        q.clear()
+    t0 = time.perf_counter()
+    sync.a2k.predict(pcm, sync.avatar.fps)
+    plan_ms = (time.perf_counter() - t0) * 1e3
+    summary = sync.render(pcm, out, size=size, show_progress=False)
+    stages = {name: round(statistics.median(q), 3) for name, q in sync.stage_ms.items() if q}
+    return {"frames": summary.frames, "seconds": round(summary.duration, 3), "wall_s": round(summary.wall_time, 3),
+            "fps": round(summary.fps, 2), "realtime_factor": round(summary.realtime_factor, 3),
+            "speech_frames": summary.speech_frames, "features_a2k_ms_per_utterance": round(plan_ms, 2),
+            "stage_median_ms": stages}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--avatar", help="avatar bundle directory (default: the bundled avatar)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of speech per case")
+    p.add_argument("--sizes", default="720x1280,1080x1920", help="output sizes WxH, comma separated")
+    p.add_argument("--mouths", default="warp,lite", help="warp and/or lite/full (random-weight UNets)")
+    args = p.parse_args()
+
+    from dhsdk.bench.endtoend import lipsync_factory, load_avatar
+    from dhsdk.bench.stages import Context
+
+    sizes = [_size(s) for s in args.sizes.split(",")]
+    avatar, desc = load_avatar(args.avatar, sizes[0])
+    avatar.preload()
+    pcm = speech(args.seconds)
+    silence = np.zeros_like(pcm)
+    with tempfile.TemporaryDirectory(prefix="dhsdk-bench-render-") as tmp:
+        ctx = Context(device="cpu", size=sizes[0], workdir=Path(tmp))
+        for mouth in args.mouths.split(","):
+            sync = lipsync_factory(ctx, avatar, mouth)()
+            sync.render(pcm[:16000], Path(tmp) / "warm.mp4", show_progress=False)  # warm caches and sessions
+            for size in sizes:
+                case = render_case(sync, pcm, size, Path(tmp) / "speech.mp4")
+                idle = render_case(sync, silence, size, Path(tmp) / "idle.mp4")
+                emit({"bench": "render", "case": f"{mouth} {size[0]}x{size[1]}", "avatar": desc,
+                      "avatar_size": [avatar.width, avatar.height], "mouth": mouth, "size": list(size),
+                      "lipsync": case, "baseline_idle_render": idle,
+                      "lipsync_cost_ratio": round(idle["realtime_factor"] / case["realtime_factor"], 3),
+                      "target_realtime_factor": 2.0 if (mouth, size) == ("warp", (720, 1280)) else None})
+
+
+if __name__ == "__main__":
+    main()
