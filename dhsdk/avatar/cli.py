@@ -15,12 +15,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--json", help="write the report as JSON here")
     r.add_argument("--sheet", help="write the contact sheet PNG here")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--reader", choices=["pyav", "dali"], default="pyav", help="video decoder (dali: NVDEC on a GPU)")
     c = sub.add_parser("create", help="build an avatar bundle from a video or photo",
                        description="Review the material and, if it passes, write an avatar bundle.")
     c.add_argument("input", help="talking video or photo of the presenter")
     c.add_argument("-o", "--output", required=True, help="bundle directory to create")
     c.add_argument("--force", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--reader", choices=["pyav", "dali"], default="pyav", help="video decoder (dali: NVDEC on a GPU)")
     i = sub.add_parser("info", help="describe an avatar bundle")
     i.add_argument("bundle", help="bundle directory, or 'default'")
 
@@ -38,7 +40,7 @@ def _review(args: argparse.Namespace) -> int:
     from dhsdk.avatar.create import review_material
     from dhsdk.avatar.review_sheet import save_review_sheet
 
-    report, analysis = review_material(args.input, show_progress=not args.quiet)
+    report, analysis = review_material(args.input, show_progress=not args.quiet, reader=args.reader)
     print(report.text())
     if args.json:
         report.save(args.json)
@@ -53,7 +55,8 @@ def _create(args: argparse.Namespace) -> int:
     from dhsdk.avatar.create import ReviewFailed, create_avatar
 
     try:
-        avatar, report = create_avatar(args.input, args.output, force=args.force, show_progress=not args.quiet)
+        avatar, report = create_avatar(args.input, args.output, force=args.force, show_progress=not args.quiet,
+                                       reader=args.reader)
     except ReviewFailed as e:
         print(e.report.text(), file=sys.stderr)
         print("dhsdk avatar create: no avatar written: the material failed its review", file=sys.stderr)

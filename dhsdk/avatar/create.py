@@ -43,9 +43,11 @@ def analyse_material(material: Material, on_frame: Any = None, show_progress: bo
     return analyze(material, on_frame, show_progress)
 
 
-def review_material(source: str | os.PathLike, show_progress: bool = True) -> tuple[ReviewReport, Analysis]:
-    """Review material without building an avatar (``dhsdk avatar review``)."""
-    analysis = analyse_material(open_material(source), None, show_progress)
+def review_material(source: str | os.PathLike, show_progress: bool = True,
+                    reader: str = "pyav") -> tuple[ReviewReport, Analysis]:
+    """Review material without building an avatar (``dhsdk avatar review``); ``reader`` as in
+    :func:`~dhsdk.avatar.material.open_material`."""
+    analysis = analyse_material(open_material(source, reader=reader), None, show_progress)
     return review(analysis), analysis
 
 
@@ -79,7 +81,7 @@ def _write_jpeg(path: Path, image: np.ndarray) -> None:
 
 
 def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: bool = False,
-                  show_progress: bool = True, device: str = "auto") -> tuple[Any, ReviewReport]:
+                  show_progress: bool = True, device: str = "auto", reader: str = "pyav") -> tuple[Any, ReviewReport]:
     """Build an avatar bundle from a talking video or a photo.
 
     Args:
@@ -88,6 +90,7 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         force: replace an existing ``out`` (only once the new bundle is complete).
         show_progress: progress bars on stderr.
         device: passed to the returned :class:`~dhsdk.avatar.avatar.Avatar`.
+        reader: video decoder, ``"pyav"`` or ``"dali"`` (NVDEC on a GPU).
 
     Returns:
         (the loaded Avatar, its review report). The report is also in the bundle
@@ -102,7 +105,7 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
     from dhsdk.avatar.avatar import Avatar
     from dhsdk.avatar.review_sheet import save_review_sheet
 
-    material = open_material(source)
+    material = open_material(source, reader=reader)
     out = Path(out)
     with atomic_dir(out, force=force) as tmp:
         writer = FrameStoreWriter(tmp / bundle.FRAMES)

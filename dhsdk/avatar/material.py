@@ -6,8 +6,8 @@ Videos are decoded with PyAV (any container/codec FFmpeg reads: mp4, mov, mkv, w
 H.265, VP9, AV1), images with Pillow (jpg, png, webp; grey or with alpha, EXIF orientation
 applied). The display rotation of phone videos is applied, so frames come out upright.
 
-A DALI reader with the same interface (decoding straight to GPU memory) lives in
-:mod:`dhsdk.avatar.dali_reader`.
+``open_material(path, reader="dali")`` decodes videos with NVIDIA DALI instead (NVDEC into GPU
+memory, :mod:`dhsdk.avatar.dali_reader`), behind the same interface.
 """
 from __future__ import annotations
 
@@ -86,10 +86,15 @@ class Material:
     Attributes:
         info: :class:`MaterialInfo` from the probe.
         stats: :class:`DecodeStats` of the last :meth:`frames` pass.
+        reader: video decoder, ``"pyav"`` (FFmpeg on the CPU) or ``"dali"``
+            (:mod:`dhsdk.avatar.dali_reader`).
+        dali_device: ``"gpu"`` (NVDEC) or ``"cpu"`` with the DALI reader.
     """
 
     info: MaterialInfo
     stats: DecodeStats = field(default_factory=DecodeStats)
+    reader: str = "pyav"
+    dali_device: str = "gpu"
 
     def frames(self, max_side: int | None = None) -> Iterator[np.ndarray]:
         """Decode upright RGB frames in order.
@@ -103,7 +108,14 @@ class Material:
             and is recorded in :attr:`stats` (``stats.truncated(info)`` tells).
         """
         self.stats = DecodeStats()
-        source = _image_frames(self.info) if self.info.kind == "image" else _video_frames(self.info, self.stats)
+        if self.info.kind == "image":
+            source = _image_frames(self.info)
+        elif self.reader == "dali":
+            from dhsdk.avatar.dali_reader import DaliVideo
+
+            source = DaliVideo(self.info, self.dali_device).frames(self.stats)
+        else:
+            source = _video_frames(self.info, self.stats)
         for frame in source:
             self.stats.decoded += 1
             yield fit_long_side(frame, max_side)
@@ -124,8 +136,13 @@ class Material:
             return None
 
 
-def open_material(path: str | os.PathLike) -> Material:
+def open_material(path: str | os.PathLike, reader: str = "pyav", dali_device: str = "gpu") -> Material:
     """Probe a video or image file.
+
+    Args:
+        path: the file.
+        reader: ``"pyav"`` or ``"dali"`` for videos (see :class:`Material`).
+        dali_device: ``"gpu"`` or ``"cpu"`` with ``reader="dali"``.
 
     Raises:
         InputError: the file is missing, empty, or not a video/image FFmpeg or Pillow can
@@ -136,9 +153,11 @@ def open_material(path: str | os.PathLike) -> Material:
         raise InputError(f"material not found: {path} (give a talking video or a photo of the presenter)")
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty (0 bytes): the copy or upload did not finish; give the file again")
+    if reader not in ("pyav", "dali"):
+        raise InputError(f"reader must be 'pyav' or 'dali', got {reader!r}")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return Material(_probe_image(path))
-    return Material(_probe_video(path))
+    return Material(_probe_video(path), reader=reader, dali_device=dali_device)
 
 
 def fit_long_side(frame: np.ndarray, max_side: int | None) -> np.ndarray:
