@@ -72,16 +72,18 @@ def test_rotated_phone_video(tmp_path, no_leftovers):
     assert report.check("one_face").status == "pass"
 
 
-@pytest.mark.slow  # 200 idle frames at 3840x2160 (~15 s)
+@pytest.mark.slow  # an 8K JPEG to decode, 200 idle frames at 1920x1080
 def test_8k_photo(tmp_path):
+    """Analysed at 1920, its generated idle frames kept at 1920x1080 (photo.PHOTO_MAX_SIDE)."""
     import cv2
 
     canvas = np.full((4320, 7680, 3), 96, np.uint8)
     canvas[:, 1680:6000] = cv2.resize(np.asarray(gen.astronaut()), (4320, 4320), interpolation=cv2.INTER_LINEAR)
     avatar, report = _create(gen.save_image(tmp_path / "8k.jpg", canvas, quality=90), tmp_path / "big")
-    assert (avatar.width, avatar.height) == (3840, 2160)
+    assert (avatar.width, avatar.height) == (1920, 1080)
     assert avatar.manifest["source"]["width"] == 7680
-    assert avatar.frame(0).shape == (2160, 3840, 3)
+    assert avatar.frame(0).shape == (1080, 1920, 3)
+    assert "downscaled from 7680x4320" in report.check("resolution").reason
 
 
 # ---- bad input: a clear error, nothing left -------------------------------------------------
