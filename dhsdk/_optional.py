@@ -18,6 +18,8 @@ _HINTS: dict[str, tuple[str, str]] = {
     "polygraphy": ("pip install polygraphy", "engine checks against ONNX Runtime"),
     "cupy": ("pip install 'dhsdk[gpu]'", "device arrays on the GPU"),
     "nvidia.dali": ("pip install 'dhsdk[gpu]'", "DALI decoding"),
+    "PyNvVideoCodec": ("pip install 'dhsdk[gpu]' (NVIDIA's pynvvideocodec; NVENC needs the NVIDIA driver)",
+                       "NVENC encoding"),
     "mediapipe": ("pip install 'mediapipe==0.10.14' 'protobuf<5'", "face tracking"),
     "av": ("pip install av", "audio/video decoding and encoding"),
     "cv2": ("pip install opencv-python-headless", "image processing"),

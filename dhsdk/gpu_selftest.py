@@ -1,11 +1,12 @@
 """``dhsdk doctor --gpu``: prove the GPU path on the user's GPU against the CPU reference.
 
-Every CUDA kernel binding in ``dhsdk._C`` (``cuda_*``) is run through the
-:mod:`dhsdk.kernels` facade with CuPy inputs and compared with the same call on numpy (the
-CPU path, which the test suite checks against float64 references); every engine recipe whose
-ONNX exists is built (or taken from the cache) and compared with ONNX Runtime. Each line says
-PASS/FAIL with the max error and the tolerance. Where there is no GPU it says which pieces are
-missing and how to install them, and fails (the user asked for the GPU).
+Every CUDA kernel binding in ``dhsdk._C`` (``cuda_*``) is run through its facade
+(:mod:`dhsdk.kernels`, :class:`dhsdk.render.warp.WarpRenderer`) with CuPy inputs and compared
+with the same call on numpy (the CPU path, which the test suite checks against float64
+references); every engine recipe whose ONNX exists is built (or taken from the cache) and
+compared with ONNX Runtime; NVENC encodes a second of video that is decoded back. Each line
+says PASS/FAIL with the max error and the tolerance. Where there is no GPU it says which pieces
+are missing and how to install them, and fails (the user asked for the GPU).
 """
 from __future__ import annotations
 
@@ -115,11 +116,30 @@ def _check_yuv(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
     return out
 
 
+def _check_warp(cp: ModuleType, _kernels: ModuleType) -> dict[str, Case]:
+    """The warp renderer on a synthetic face at S = 96: the jaw opened (mouth synthesis: teeth
+    bank, cavity) and a pure lip warp; one renderer per side, so both see the same smoothing."""
+    from dhsdk.bench.synthetic import SyntheticAvatar
+    from dhsdk.geometry import apply_affine
+    from dhsdk.render.warp import WarpRenderer
+
+    size, avatar = 96, SyntheticAvatar(240, 320, frames=3)
+    cpu_r, gpu_r = (WarpRenderer.from_avatar(avatar, size=size) for _ in range(2))
+    src = apply_affine(avatar.canonical_to_crop(size), avatar.neutral_lips).astype(np.float32)
+    opened, shifted = src.copy(), src + np.float32(1.7)
+    opened[1:10, 1] += 0.12 * size
+    opened[21:30, 1] += 0.12 * size
+    crop = _frame(np.random.default_rng(4), size, size)
+    return {name: (cpu_r.render(crop, src, dst), cp.asnumpy(gpu_r.render(cp.asarray(crop), src, dst)), 1.0)
+            for name, dst in (("open/colour-match", opened), ("warp", shifted))}
+
+
 # binding name without "cuda_" -> check
 KERNEL_CHECKS: dict[str, Check] = {
     "composite": _check_composite,
     "crop": _check_crop,
     "rgb_to_yuv": _check_yuv,
+    "warp": _check_warp,
 }
 
 
@@ -183,6 +203,45 @@ def check_engines(cp: ModuleType, log: Print) -> list[Outcome]:
     return out
 
 
+NVENC_TOLERANCE = 4.0  # mean |error| in grey levels: QP 18 and 4:2:0 chroma on a smooth moving gradient
+
+
+def check_nvenc(frames: int = 25) -> list[Outcome]:
+    """Encode a second of a moving gradient (480 x 270, 25 fps) through NVENC into an mp4, decode
+    it with PyAV and compare it with what went in (mean |error|, every frame present)."""
+    import tempfile
+    from pathlib import Path
+
+    from dhsdk.frames import VideoFrame
+    from dhsdk.sinks.encoder import FILE
+    from dhsdk.sinks.nvenc import NvencEncoder, nvenc_problem
+
+    problem = nvenc_problem()
+    if problem:
+        return [Outcome("nvenc", None, detail=problem)]
+    ys, xs = np.mgrid[0:270, 0:480]
+    sent = [np.stack([(xs // 2 + 4 * k) % 256, ys, np.full_like(xs, 96)], -1).astype(np.uint8) for k in range(frames)]
+    try:
+        import av
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = str(Path(tmp) / "nvenc.mp4")
+            enc = NvencEncoder(path, "mp4", FILE, fps=25)
+            for k, image in enumerate(sent):
+                enc.encode(VideoFrame(image, np.zeros(640, np.float32), 16000, k / 25, k))
+            backend = enc.backend
+            enc.close()
+            with av.open(path) as c:
+                got = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    except Exception as e:  # noqa: BLE001 - a failing encoder is a failed check
+        return [Outcome("nvenc", False, detail=f"{type(e).__name__}: {e}")]
+    if backend != "nvenc" or len(got) != frames:
+        return [Outcome("nvenc", False, detail=f"encoded by {backend}, {len(got)} of {frames} frames decoded")]
+    err = float(np.mean([np.abs(a.astype(np.float64) - b).mean() for a, b in zip(sent, got)]))
+    return [Outcome("nvenc", err <= NVENC_TOLERANCE,
+                    detail=f"mean |error| {err:.2f} grey levels (tolerance {NVENC_TOLERANCE:g}), {frames} frames")]
+
+
 def run_selftest(log: Print = print) -> int:
     """Run every check and print one line each; 0 when all ran and passed, 1 otherwise."""
     from dhsdk.cuda.requirements import missing_gpu_pieces
@@ -202,6 +261,7 @@ def run_selftest(log: Print = print) -> int:
         outcomes.append(Outcome("engines", None, detail="; ".join(trt_missing)))
     else:
         outcomes += check_engines(cupy, log)
+    outcomes += check_nvenc()
     for o in outcomes:
         log(o.line())
     failed = [o.name for o in outcomes if o.passed is False]

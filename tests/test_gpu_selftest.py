@@ -32,15 +32,15 @@ def _device_cupy():
 
 
 def test_verdicts_follow_the_max_error():
-    ext = types.SimpleNamespace(cuda_query=lambda: {}, cuda_rgb_to_yuv=print, cuda_crop=print, cuda_warp=print,
+    ext = types.SimpleNamespace(cuda_query=lambda: {}, cuda_rgb_to_yuv=print, cuda_crop=print, cuda_future=print,
                                 build_info=print)
-    assert kernel_bindings(ext) == ["cuda_crop", "cuda_rgb_to_yuv", "cuda_warp"]
+    assert kernel_bindings(ext) == ["cuda_crop", "cuda_future", "cuda_rgb_to_yuv"]
     ok = {o.name: o for o in check_kernels(ext, _fake_kernels(0.5), _device_cupy())}
     yuv = [o for name, o in ok.items() if name.startswith("cuda_rgb_to_yuv ")]
     assert {o.name for o in yuv} >= {"cuda_rgb_to_yuv i420/rgb/601", "cuda_rgb_to_yuv nv12/bgr/709"}
     assert all(o.passed and o.max_error == pytest.approx(0.5) for o in yuv)
     assert ok["cuda_crop"].passed is False and "invalid configuration" in ok["cuda_crop"].detail
-    assert ok["cuda_warp"].passed is None and "no self-test" in ok["cuda_warp"].line()
+    assert ok["cuda_future"].passed is None and "no self-test" in ok["cuda_future"].line()
     bad = [o for o in check_kernels(ext, _fake_kernels(3.0), _device_cupy()) if o.name.startswith("cuda_rgb")]
     assert bad and all(o.passed is False and "FAIL" in o.line() for o in bad)
 
@@ -52,9 +52,8 @@ def test_checks_run_through_the_real_facade():
     assert len(outcomes) >= 10 and all(o.passed and o.max_error == 0 for o in outcomes), [o.line() for o in outcomes]
 
 
-def test_every_compiled_launcher_but_warp_has_a_self_test():
-    untested = set(kernel_bindings(_C)) - {f"cuda_{name}" for name in KERNEL_CHECKS}
-    assert untested <= {"cuda_warp"}
+def test_every_compiled_launcher_has_a_self_test():
+    assert set(kernel_bindings(_C)) <= {f"cuda_{name}" for name in KERNEL_CHECKS}
 
 
 def test_doctor_gpu_without_gpu_says_why_and_fails(capsys):

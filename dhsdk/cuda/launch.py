@@ -1,5 +1,6 @@
 """Calling the CUDA kernel launchers of ``dhsdk._C`` (``cuda_composite``, ``cuda_crop``,
-``cuda_rgb_to_yuv``) from Python, for :mod:`dhsdk.kernels`.
+``cuda_rgb_to_yuv``, ``cuda_warp``) from Python, for :mod:`dhsdk.kernels` and
+:mod:`dhsdk.render.warp`.
 
 :func:`on_device` says where a kernel call runs: on the GPU when all its arrays are CUDA arrays,
 on the host when none is. :class:`Launch` makes one launcher call on the caller's stream: it
@@ -55,20 +56,25 @@ class Launch:
     Args:
         binding: the launcher's name in ``dhsdk._C``, e.g. ``"cuda_crop"``.
         stream: any stream-like (:func:`dhsdk.cuda.stream_ptr`); None: CuPy's current stream.
+        caller: the facade that got the CUDA arrays, named in the error.
+
+    Attributes:
+        stream: the launch's ``cudaStream_t``.
+        device: the current CUDA device ordinal (the launch's and its arrays' device).
 
     Raises:
         DeviceError: the launcher cannot run here (CUDA launchers not compiled, no driver or
             device, no CuPy); the message lists each missing piece with its install command.
     """
 
-    def __init__(self, binding: str, stream: Any = None):
+    def __init__(self, binding: str, stream: Any = None, caller: str = "dhsdk.kernels"):
         missing = missing_gpu_pieces(("cuda", "cupy"))
         fn = getattr(_native(), binding, None)
         if fn is None and not missing:
             missing = [f"this build of dhsdk._C has no {binding} (it predates that launcher): rebuild it "
                        f"('make build' in a checkout, else pip install --force-reinstall --no-deps .)"]
         if missing:
-            raise DeviceError(f"dhsdk.kernels got CUDA arrays, but {binding} cannot run here:\n  "
+            raise DeviceError(f"{caller} got CUDA arrays, but {binding} cannot run here:\n  "
                               + "\n  ".join(missing))
         import cupy
 
@@ -76,7 +82,7 @@ class Launch:
         self._fn = fn
         self.stream = int(cupy.cuda.get_current_stream().ptr) if stream is None else stream_ptr(stream)
         self._raw = _as_cupy_stream(cupy, self.stream)
-        self._device = int(cupy.cuda.runtime.getDevice())
+        self.device = int(cupy.cuda.runtime.getDevice())
         self._keep: list[Any] = []  # this call's views: a DLPack view frees its capsule when collected
 
     def arg(self, obj: Any, name: str) -> tuple | None:
@@ -92,8 +98,8 @@ class Launch:
         if obj is None:
             return None
         view = device_view(obj, stream=self.stream)
-        if view.device_id >= 0 and view.device_id != self._device:
-            raise InputError(f"{name} is on CUDA device {view.device_id} but the current device is {self._device}: "
+        if view.device_id >= 0 and view.device_id != self.device:
+            raise InputError(f"{name} is on CUDA device {view.device_id} but the current device is {self.device}: "
                              f"make it current first (cupy.cuda.Device({view.device_id}).use() or "
                              f"torch.cuda.set_device({view.device_id}))")
         same = view.stream == self.stream or (view.stream == LEGACY_DEFAULT and self.stream == 0)
@@ -109,8 +115,26 @@ class Launch:
         float32 on the stream; its :meth:`arg` tuple (None stays None)."""
         if host is None:
             return None
+        return self.upload(np.ascontiguousarray(host, np.float32), name)[1]
+
+    def upload(self, host: np.ndarray, name: str) -> tuple[Any, tuple]:
+        """A CuPy copy of the host array ``host`` (C order, same dtype) made on the stream, and
+        its :meth:`arg` tuple. The copy is ordered on the stream only: to read it on another
+        stream, record an event after it (or synchronise) first."""
         with self._raw:  # made and viewed on the stream: nothing to wait for
-            return self.arg(self._cp.asarray(np.ascontiguousarray(host, np.float32)), name)
+            dev = self._cp.asarray(np.ascontiguousarray(host))
+            return dev, self.arg(dev, name)
+
+    def synchronize(self) -> None:
+        """Block the host until the stream has run everything queued on it so far."""
+        self._raw.synchronize()
+
+    def download(self, obj: Any) -> np.ndarray:
+        """A numpy copy of the CUDA array ``obj`` read on the stream, after the work queued on it
+        so far (a host sync of the stream: for small read-backs, not per-frame images)."""
+        view = device_view(obj, stream=self.stream)
+        self._keep.append(view)
+        return self._cp.asnumpy(self._cp.asarray(view), stream=self._raw)
 
     def output(self, shape: tuple[int, ...], dtype: Any) -> tuple[Any, tuple]:
         """A new, uninitialised CuPy array allocated on the stream for the launcher to write,

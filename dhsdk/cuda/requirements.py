@@ -1,7 +1,8 @@
 """What the GPU path needs and which of it is missing here, each with the command that fixes it.
 
 Used by ``dhsdk engines build`` and ``dhsdk doctor --gpu`` so a user sees every missing
-piece at once (CUDA launchers, driver, device, CuPy, TensorRT, Polygraphy, DALI) rather
+piece at once (CUDA launchers, driver, device, CuPy, TensorRT, Polygraphy, DALI,
+PyNvVideoCodec) rather
 than one ImportError at a time.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ _PACKAGES = {
     "tensorrt": ("tensorrt", "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10,<11'"),
     "polygraphy": ("polygraphy", "pip install polygraphy"),
     "dali": ("nvidia.dali", "pip install 'dhsdk[gpu]'  (nvidia-dali-cuda130)"),
+    "pynvvideocodec": ("PyNvVideoCodec", "pip install 'dhsdk[gpu]'  (NVENC encoding: pynvvideocodec)"),
 }
 PIECES = ("cuda", *_PACKAGES)
 

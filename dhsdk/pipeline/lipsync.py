@@ -91,8 +91,13 @@ def make_renderer(avatar: Any, mouth: str = "auto", crop_size: int = 256) -> Any
         choice = avatar.mouth_model
     from dhsdk.render.unet import UNetRenderer
 
-    path = Path(choice)
-    return UNetRenderer.from_avatar(avatar, path if path.is_absolute() else Path(avatar.path) / path)
+    return UNetRenderer.from_avatar(avatar, mouth_model_path(avatar, choice))
+
+
+def mouth_model_path(avatar: Any, model: str) -> Path:
+    """A mouth model's path (a manifest's ``mouth_model``: relative to the avatar's bundle)."""
+    path = Path(model)
+    return path if path.is_absolute() else Path(avatar.path) / path
 
 
 class LipSync:
@@ -101,10 +106,13 @@ class LipSync:
     Args:
         avatar: a loaded :class:`dhsdk.avatar.Avatar`.
         mouth: ``"auto" | "warp" | "unet"`` (see :func:`make_renderer`).
-        device: ``"auto" | "cpu" | "cuda"``; chosen once.
+        device: ``"auto" | "cpu" | "cuda"``; chosen once, with the frame path: on ``"cuda"``
+            frames render on the GPU (:mod:`dhsdk.pipeline.device_path`); ``"auto"`` stays on
+            the CPU where a piece of the GPU path is missing.
         crop_size: mouth crop side in pixels for the warp renderer.
         openness_gain: scales the predicted lip motion (1 = as predicted).
-        a2k_path: an a2k ONNX model; the shipped default when None.
+        a2k_path: an a2k ONNX model; when None, the one the avatar's manifest names as
+            ``a2k_model`` (``dhsdk train a2k-adapt --avatar``), else the shipped default.
     """
 
     def __init__(self, avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int = 256,
@@ -115,7 +123,8 @@ class LipSync:
         self.avatar = avatar
         self.device = resolve_device(device)
         self.openness_gain = float(openness_gain)
-        self.a2k = A2K.load(a2k_path, device=self.device)
+        adapted = getattr(avatar, "manifest", {}).get("a2k_model")  # bundle-relative (synthetic avatars: none)
+        self.a2k = A2K.load(a2k_path or (Path(avatar.path) / adapted if adapted else None), device=self.device)
         self.renderer = make_renderer(avatar, mouth, crop_size)
         size = self.renderer.crop_size
         self.crop_size = size
@@ -126,6 +135,9 @@ class LipSync:
         self._idle_canonical = np.stack([apply_affine(m, lips) for m, lips in
                                          zip(avatar.to_canonical, avatar.lips)]).astype(np.float32)
         self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
+        from dhsdk.pipeline.device_path import frame_path  # the per-frame path, chosen once
+
+        self.device, self._frame = frame_path(self, device)
 
     # ---- audio ----------------------------------------------------------------------
     @staticmethod
@@ -245,6 +257,15 @@ class LipSync:
         Returns:
             (H, W, 3) uint8 RGB (a new array).
         """
+        return self._frame(base_index, lips)
+
+    def _crop_lips(self, base_index: int, lips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(40, 2) float32 crop-pixel lips of base frame ``base_index`` and of the target ``lips``."""
+        src = apply_affine(self._to_crop, self._idle_canonical[base_index]).astype(np.float32)
+        return src, apply_affine(self._to_crop, lips).astype(np.float32)
+
+    def _host_frame(self, base_index: int, lips: np.ndarray | None) -> np.ndarray:
+        """:meth:`frame` on the CPU (the host :data:`~dhsdk.pipeline.device_path.FramePath`)."""
         from dhsdk import kernels
 
         t0 = time.perf_counter()
@@ -255,8 +276,7 @@ class LipSync:
             return image
         affine = self._crop_affine[base_index]
         crop = kernels.crop(image, affine[None], self.crop_size)[0]
-        src = apply_affine(self._to_crop, self._idle_canonical[base_index]).astype(np.float32)
-        dst = apply_affine(self._to_crop, lips).astype(np.float32)
+        src, dst = self._crop_lips(base_index, lips)
         t2 = time.perf_counter()
         mouth = self.renderer.render(crop, src, dst)
         t3 = time.perf_counter()

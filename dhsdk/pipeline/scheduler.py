@@ -5,19 +5,26 @@ shared thread pool (CPU: the stages of different streams overlap; ONNX Runtime a
 release the GIL). A stream whose previous work has not finished is *not* waited for: it is
 behind, so when its worker gets to it it emits the due frames with repeated images (counted in
 its metrics) and catches up, while every other stream keeps its own pace.
+
+On a GPU (streams whose LipSync renders on CUDA) each worker runs its frames on a CUDA stream
+of its own, made current for the tick, so the stages of frames of different streams overlap
+on the device; a LipSync's GPU path orders each of its frames after its previous one with an
+event, whichever worker ran that (:class:`~dhsdk.pipeline.device_path.DevicePath`). CPU
+streams run on the same pool and touch no CUDA.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ContextManager
 
 from dhsdk.pipeline.stream import Stream
 
 
 class Scheduler:
-    """N streams, one clock, one worker pool.
+    """N streams, one clock, one worker pool (and, for GPU streams, one CUDA stream per worker).
 
     Args:
         fps: tick rate; the fps of the first stream added when None.
@@ -34,6 +41,7 @@ class Scheduler:
         self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
                                         thread_name_prefix="dhsdk-sched")
         self._stop = threading.Event()
+        self._worker = threading.local()  # per worker thread: its CUDA stream, once it drives a GPU stream
         self._thread = threading.Thread(target=self._run, name="dhsdk-scheduler", daemon=True)
         self.ticks = 0
         self.skipped = 0  # stream-ticks skipped because that stream was still busy
@@ -54,10 +62,22 @@ class Scheduler:
             self.streams.remove(stream)
         stream.close()
 
+    def _cuda_stream(self, stream: Stream) -> ContextManager:
+        """The calling worker's own CUDA stream (made on first use), to make current while it
+        drives ``stream``, when that renders on the GPU; else a no-op context."""
+        if getattr(stream.lipsync, "device", "cpu") != "cuda":
+            return contextlib.nullcontext()
+        if not hasattr(self._worker, "cuda"):
+            from dhsdk.cuda.streams import Stream as CudaStream
+
+            self._worker.cuda = CudaStream()
+        return self._worker.cuda
+
     def _drive(self, stream: Stream) -> None:
         try:
-            while not self._stop.is_set() and stream.due_time(stream._next) <= time.perf_counter():
-                stream.tick()
+            with self._cuda_stream(stream):
+                while not self._stop.is_set() and stream.due_time(stream._next) <= time.perf_counter():
+                    stream.tick()
         finally:
             with self._lock:
                 self._busy.discard(id(stream))

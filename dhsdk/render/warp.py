@@ -8,6 +8,10 @@ inner mouth from the crop itself, the avatar's teeth bank or a shaded cavity
 (:mod:`dhsdk.render.mouth_fill`), colour-matched to the frame. Pixels outside the mesh's
 fixed contour (inside the mask support) are returned unchanged; the compositor blends the
 result with the mask.
+
+A CUDA crop (CuPy, torch, ...: see :mod:`dhsdk.cuda.launch`) runs the same pass through
+``dhsdk._C.cuda_warp`` on the caller's stream; the mesh and lookup tables are built on the host
+per frame as on the CPU (a few kB, uploaded by the launcher).
 """
 from __future__ import annotations
 
@@ -15,14 +19,24 @@ from typing import Any
 
 import numpy as np
 
+from dhsdk.cuda.launch import Launch, on_device
 from dhsdk.errors import InputError
 from dhsdk.models.condition import check_lips
 from dhsdk.render.base import MouthRenderer
 from dhsdk.render.mesh import LowerFaceMesh, inner_lut, mouth_span
-from dhsdk.render.mouth_fill import MouthBank
+from dhsdk.render.mouth_fill import MouthBank, MouthColours
 from dhsdk.render.smoothing import LipControls
 
 SOFT_PX = 1.0  # width of the lip-edge -> teeth/cavity hand-over, crop pixels at S = 256
+WARP_TILE = 16  # side of the kernel's triangle-binning tiles (WarpMesh::tile_shift = 4 in csrc)
+
+
+def scratch_bytes(size: int, n_tris: int) -> int:
+    """Device scratch ``cuda_warp`` needs at most for a mesh of ``n_tris`` triangles on S x S
+    crops: the binding's bound ``4 * (13 T + 6 S + n + 1 + T n)`` bytes with n = ceil(S/16)^2
+    tiles (13 floats per triangle, three (S, 2) float LUTs, the tile offsets and lists)."""
+    tiles = (-(-int(size) // WARP_TILE)) ** 2
+    return 4 * (13 * n_tris + 6 * size + tiles + 1 + n_tris * tiles)
 
 
 class WarpRenderer(MouthRenderer):
@@ -57,6 +71,7 @@ class WarpRenderer(MouthRenderer):
         self.color_match = bool(color_match)
         self.soft = SOFT_PX * size / 256.0
         self._native = _native_warp()
+        self._device_refs: dict[int, Any] = {}  # CUDA device -> the teeth bank uploaded there
 
     @classmethod
     def from_avatar(cls, avatar: Any, size: int = 256, **kwargs: Any) -> "WarpRenderer":
@@ -81,38 +96,85 @@ class WarpRenderer(MouthRenderer):
         self.controls.reset()
 
     def _check_crop(self, crop: np.ndarray, what: str) -> np.ndarray:
-        s = self.crop_size
-        if crop.shape != (s, s, 3) or crop.dtype != np.uint8:
-            raise InputError(f"{what}: expected a uint8 ({s}, {s}, 3) RGB crop for this renderer, got "
-                             f"{crop.dtype} {crop.shape}; crop the frame at size {s}")
+        self._check_crop_layout(crop.shape, crop.dtype, what)
         return np.ascontiguousarray(crop)
 
-    def render(self, crop: np.ndarray, src_lips: np.ndarray, dst_lips: np.ndarray) -> np.ndarray:
+    def _check_crop_layout(self, shape: tuple, dtype: Any, what: str) -> None:
+        s = self.crop_size
+        if tuple(shape) != (s, s, 3) or np.dtype(dtype) != np.uint8:
+            raise InputError(f"{what}: expected a uint8 ({s}, {s}, 3) RGB crop for this renderer, got "
+                             f"{np.dtype(dtype)} {tuple(shape)}; crop the frame at size {s}")
+
+    def colours(self, crop: np.ndarray) -> MouthColours:
+        """The colour match of a host crop (what :meth:`render` computes per call): pass it as
+        ``colours=`` with the device copy of the same crop to save that call a host read-back."""
+        return self.bank.colours(self._check_crop(np.asarray(crop), "crop"), self.color_match)
+
+    def render(self, crop: Any, src_lips: np.ndarray, dst_lips: np.ndarray, *, stream: Any = None,
+               colours: MouthColours | None = None) -> Any:
         """Warp the crop's lips (``src_lips``) to the target (``dst_lips``); see the base class.
 
         The target first goes through the openness gain and the temporal smoothing, so calls
         must come in frame order (``reset()`` at a cut).
 
+        Args:
+            crop: (S, S, 3) uint8 RGB, C-contiguous: numpy (CPU path, returns numpy) or a CUDA
+                array (``cuda_warp`` queued on ``stream``, returns a new CuPy array; the crop must
+                stay alive until the stream has run it).
+            src_lips, dst_lips: (40, 2) float32 crop pixels (host values).
+            stream: CUDA stream for a device crop (CuPy, torch or int handle); None: CuPy's current.
+            colours: the crop's colour match when already known (:meth:`colours` of a host copy
+                of the same crop); without it a device crop is read back once (S x S x 3 bytes,
+                a host sync of ``stream``) for the statistics.
+
         Raises:
             InputError: wrong crop shape/dtype, or lips that are not (40, 2), contain NaN/inf or
                 lie far outside the crop.
+            DeviceError: a CUDA crop where ``cuda_warp`` cannot run (says what is missing).
         """
-        return self._native(*self.kernel_args(crop, src_lips, dst_lips))
+        if not on_device(crop=crop):
+            return self._native(*self.kernel_args(crop, src_lips, dst_lips, colours))
+        gpu = Launch("cuda_warp", stream, caller="WarpRenderer.render")
+        crop_arg = gpu.arg(crop, "crop")
+        self._check_crop_layout(crop_arg[1], crop_arg[2], "crop")
+        if colours is None:
+            colours = self.colours(gpu.download(crop))
+        args, s = self._frame_args(src_lips, dst_lips, colours), self.crop_size
+        out, out_arg = gpu.output((s, s, 3), np.uint8)
+        nbytes = scratch_bytes(s, len(self.mesh.triangles))
+        _, scratch = gpu.output((nbytes,), np.uint8)
+        gpu(crop_arg[0], self._device_ref(gpu)[0], out_arg[0], s, *args, scratch[0], nbytes)
+        return out
 
-    def kernel_args(self, crop: np.ndarray, src_lips: np.ndarray, dst_lips: np.ndarray) -> tuple:
+    def _device_ref(self, gpu: Launch) -> tuple:
+        """The teeth bank on the launch's device (uploaded and waited for once per device), as an
+        :meth:`Launch.arg` tuple."""
+        if gpu.device not in self._device_refs:
+            ref, _ = gpu.upload(self.bank.image, "reference")
+            gpu.synchronize()  # the upload is done: any stream may read it from now on
+            self._device_refs[gpu.device] = ref
+        return gpu.arg(self._device_refs[gpu.device], "reference")
+
+    def kernel_args(self, crop: np.ndarray, src_lips: np.ndarray, dst_lips: np.ndarray,
+                    colours: MouthColours | None = None) -> tuple:
         """The positional arguments of ``dhsdk._C.warp`` for one frame (advances the smoothing).
 
         Exposed so tests can run the same call through ``dhsdk._C.emulated.warp``.
         """
         crop = self._check_crop(np.asarray(crop), "crop")
+        if colours is None:
+            colours = self.bank.colours(crop, self.color_match)
+        return (crop, self.bank.image, *self._frame_args(src_lips, dst_lips, colours))
+
+    def _frame_args(self, src_lips: np.ndarray, dst_lips: np.ndarray, c: MouthColours) -> tuple:
+        """The warp arguments after the two images (advances the smoothing)."""
         s = self.crop_size
         src = check_lips(src_lips, s, "src_lips")
         dst = self.mesh.limit(self.controls(check_lips(dst_lips, s, "dst_lips")))
         bank, mesh = self.bank, self.mesh
         cx, half_w = mouth_span(dst)
         src_cx, _ = mouth_span(src)
-        c = bank.colours(crop, self.color_match)
-        return (crop, bank.image, mesh.vertices(src), mesh.vertices(dst), mesh.triangles, mesh.n_mouth,
+        return (mesh.vertices(src), mesh.vertices(dst), mesh.triangles, mesh.n_mouth,
                 inner_lut(dst, s), inner_lut(src, s), bank.lut, src_cx - cx, bank.centre - cx, cx, half_w,
                 c.gain, c.offset, c.cavity, c.teeth, bank.teeth_h, self.soft)
 

@@ -8,17 +8,24 @@ in sync after any drop. Video is always yuv420p (players reject the 4:4:4 x264 p
 tagged BT.601 limited range, which is what the RGB -> YUV conversion uses; odd frame sides are
 padded by one edge pixel (4:2:0 needs even sides). Audio is resampled to 48 kHz stereo AAC,
 what streaming ingests and players expect.
+
+The video encoder is chosen per sink (:func:`encoder_class`): libx264 here, or NVENC on the GPU
+(:class:`dhsdk.sinks.nvenc.NvencEncoder`, same interface).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from dhsdk.errors import InputError
+from dhsdk.errors import DeviceError, InputError
 from dhsdk.frames import VideoFrame
+
+log = logging.getLogger(__name__)
+ENCODERS = ("auto", "x264", "nvenc")
 
 # Non-integer rates recognised when inferring fps from one frame's audio length.
 _NTSC_RATES = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
@@ -275,12 +282,16 @@ class AvEncoder:
         try:
             self._push_audio(self._resampler.resample(None))
             self._drain_audio(final=True)
-            for stream in (self._video, self._audio):
-                for packet in stream.encode(None):
-                    self._container.mux(packet)
+            self._flush_video()
+            for packet in self._audio.encode(None):
+                self._container.mux(packet)
         finally:
             container, self._container = self._container, None
             container.close()
+
+    def _flush_video(self) -> None:
+        for packet in self._video.encode(None):
+            self._container.mux(packet)
 
     def abort(self) -> None:
         """Close the container without flushing (after a failure; errors are ignored)."""
@@ -290,3 +301,30 @@ class AvEncoder:
                 container.close()
             except Exception:  # noqa: BLE001  (the endpoint is already broken; nothing to report)
                 pass
+
+
+def encoder_class(kind: str = "auto") -> type[AvEncoder]:
+    """The H.264 encoder a sink opens for ``kind`` (both take :class:`AvEncoder`'s arguments).
+
+    Args:
+        kind: ``"x264"`` (libx264 on the CPU), ``"nvenc"`` (the GPU's encoder,
+            :class:`~dhsdk.sinks.nvenc.NvencEncoder`) or ``"auto"`` (NVENC where it can run).
+
+    Raises:
+        InputError: an unknown ``kind``.
+        DeviceError: ``"nvenc"`` where NVENC cannot run (says which piece is missing and how
+            to install it). Past the NVENC session limit an NVENC encoder falls back to libx264.
+    """
+    if kind not in ENCODERS:
+        raise InputError(f"encoder must be one of {ENCODERS}, got {kind!r}")
+    if kind == "x264":
+        return AvEncoder
+    from dhsdk.sinks.nvenc import NvencEncoder, nvenc_problem
+
+    problem = nvenc_problem()
+    if problem is None:
+        return NvencEncoder
+    if kind == "nvenc":
+        raise DeviceError(f"encoder='nvenc' cannot run here: {problem}")
+    log.debug("encoder='auto': libx264, NVENC cannot run here (%s)", problem)
+    return AvEncoder

@@ -14,7 +14,7 @@ from dhsdk.atomic import atomic_file
 from dhsdk.errors import InputError
 from dhsdk.frames import VideoFrame
 from dhsdk.sinks.base import Sink
-from dhsdk.sinks.encoder import FILE, AvEncoder, H264Settings
+from dhsdk.sinks.encoder import FILE, H264Settings, encoder_class
 
 
 class FileSink(Sink):
@@ -25,17 +25,22 @@ class FileSink(Sink):
         fps: frame rate; inferred from the first frame's audio length when None.
         settings: encoder settings (default :data:`dhsdk.sinks.encoder.FILE`: x264 veryfast,
             CRF 18, a keyframe every 2 s).
+        encoder: ``"auto"`` (NVENC where it can run, else libx264), ``"x264"`` or ``"nvenc"``
+            (see :func:`dhsdk.sinks.encoder.encoder_class`).
 
     Raises:
-        InputError: the directory does not exist or is not writable.
+        InputError: the directory does not exist or is not writable; an unknown ``encoder``.
+        DeviceError: ``encoder="nvenc"`` where NVENC cannot run (says what is missing).
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float | None = None, settings: H264Settings = FILE):
+    def __init__(self, path: str | os.PathLike, fps: float | None = None, settings: H264Settings = FILE,
+                 encoder: str = "auto"):
         super().__init__()
         self.path = os.fspath(path)
+        make = encoder_class(encoder)
         self._files = contextlib.ExitStack()
         tmp = self._files.enter_context(atomic_file(self.path, suffix=".mp4"))
-        self._encoder = AvEncoder(str(tmp), "mp4", settings, fps=fps, container_options={"movflags": "+faststart"})
+        self._encoder = make(str(tmp), "mp4", settings, fps=fps, container_options={"movflags": "+faststart"})
 
     @property
     def fps(self) -> float | None:

@@ -2,10 +2,11 @@
 
 ``write`` only checks the frame and puts it on a bounded queue (:mod:`dhsdk.sinks.worker`:
 the oldest frame is dropped when full, so latency stays bounded); a worker thread encodes with
-the shared :class:`~dhsdk.sinks.encoder.AvEncoder` (x264 ultrafast/zerolatency, a keyframe every second so
-viewers can join at any time) and sends. When the server goes away the worker drops frames,
-counted, and reconnects with exponential backoff; each new connection starts a fresh FLV stream
-(timestamps from 0, keyframe first), which ingests accept as the same publisher coming back.
+the shared encoder (:class:`~dhsdk.sinks.encoder.AvEncoder`: x264 ultrafast/zerolatency, or NVENC
+with ``encoder=``; a keyframe every second so viewers can join at any time) and sends. When the
+server goes away the worker drops frames, counted, and reconnects with exponential backoff; each
+new connection starts a fresh FLV stream (timestamps from 0, keyframe first), which ingests
+accept as the same publisher coming back.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from dhsdk.errors import InputError
 from dhsdk.frames import VideoFrame
 from dhsdk.sinks.base import Sink
-from dhsdk.sinks.encoder import LIVE, AvEncoder, FixedFormat, H264Settings
+from dhsdk.sinks.encoder import LIVE, AvEncoder, FixedFormat, H264Settings, encoder_class
 from dhsdk.sinks.worker import FrameWorker
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class RtmpSink(Sink):
         settings: encoder settings (default :data:`dhsdk.sinks.encoder.LIVE`).
         max_queue: frames buffered between ``write`` and the encoder (at 25 fps, 16 = 0.64 s).
         backoff: (first, longest) seconds between reconnection attempts; doubles per failure.
+        encoder: ``"auto"`` (NVENC where it can run, else libx264), ``"x264"`` or ``"nvenc"``
+            (see :func:`dhsdk.sinks.encoder.encoder_class`; checked here, on the caller's thread).
 
     Frames are encoded after ``write`` returns: do not modify a frame's arrays once written.
     ``metrics``: ``written`` frames sent, ``dropped`` frames lost (queue full, server away),
@@ -54,9 +57,10 @@ class RtmpSink(Sink):
     """
 
     def __init__(self, url: str, fps: float | None = None, settings: H264Settings = LIVE, max_queue: int = 16,
-                 backoff: tuple[float, float] = (0.25, 4.0)):
+                 backoff: tuple[float, float] = (0.25, 4.0), encoder: str = "auto"):
         super().__init__()
         self.url = check_url(url)
+        self._encoder_class = encoder_class(encoder)
         self.settings = settings
         self.backoff = backoff
         self.connected = False
@@ -84,8 +88,8 @@ class RtmpSink(Sink):
             if time.monotonic() < self._retry_at:
                 self.metrics.count("dropped")
                 return
-            self._encoder = AvEncoder(self.url, "flv", self.settings, fps=self._format.fps,
-                                      container_options={"flvflags": "no_duration_filesize"})
+            self._encoder = self._encoder_class(self.url, "flv", self.settings, fps=self._format.fps,
+                                                container_options={"flvflags": "no_duration_filesize"})
         try:
             self._encoder.encode(frame)
         except Exception as e:  # noqa: BLE001  (any failure to send: the server or network is gone)

@@ -210,9 +210,9 @@ def test_8k_image_is_downscaled_and_passes(tmp_path):
     canvas[:, 1680:6000] = cv2.resize(np.asarray(gen.astronaut()), (4320, 4320), interpolation=cv2.INTER_LINEAR)
     report, analysis = _review(gen.save_image(tmp_path / "8k.jpg", canvas, quality=90))
     assert report.verdict != "fail", report.text()
-    assert analysis.size == (3840, 2160)
-    assert report.check("resolution").reason == "3840x2160 (downscaled from 7680x4320)"
-    assert report.check("face_size").value == pytest.approx(gen.FACE_PX * 4320 / 512 / 2, rel=0.15)
+    assert analysis.size == (1920, 1080)   # a photo's generated frames: photo.PHOTO_MAX_SIDE
+    assert report.check("resolution").reason == "1920x1080 (downscaled from 7680x4320)"
+    assert report.check("face_size").value == pytest.approx(gen.FACE_PX * 4320 / 512 / 4, rel=0.15)
 
 
 def test_blurred_photo_fails_sharpness(tmp_path, portrait_png):

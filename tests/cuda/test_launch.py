@@ -1,10 +1,9 @@
 """dhsdk.kernels on CUDA arrays, without a GPU: which side a call runs on, the DeviceError where
 the GPU path cannot run, and the full dispatch (argument tuples, caller's stream, producer-stream
-waits, uploads, outputs) against a numpy-backed CuPy stand-in whose "launchers" run the emulated
-CUDA launch, so the GPU path's results must equal the CPU path's bit for bit."""
+waits, uploads, outputs) against the numpy-backed CuPy stand-in of fake_gpu, whose "launchers"
+run the emulated CUDA launch, so the GPU path's results must equal the CPU path's bit for bit."""
 from __future__ import annotations
 
-import ctypes
 import sys
 import types
 
@@ -12,114 +11,14 @@ import numpy as np
 import pytest
 
 import dhsdk.cuda.launch
-from dhsdk import _C, kernels
+from dhsdk import kernels
 from dhsdk.cuda import is_device_array
 from dhsdk.cuda.arrays import KDL_CPU
 from dhsdk.cuda.launch import Launch, on_device
 from dhsdk.device import cuda_problem
 from dhsdk.errors import DeviceError, InputError
+from fake_gpu import FakeArray, FakeCupy, FakeLaunchers
 from test_arrays import FakeCAI, FakeDLPack
-
-
-# ---- a numpy-backed stand-in for the CuPy surface dhsdk.cuda.launch uses ----------------
-class FakeArray:
-    """A "device" array: numpy memory behind a version-3 __cuda_array_interface__ whose stream is
-    ``stream``, or, for arrays made by FakeCupy, CuPy's: the stream current when the interface is
-    read (1, the legacy default, for the null stream)."""
-
-    def __init__(self, a: np.ndarray, stream: int | None = None, cp: "FakeCupy | None" = None):
-        self.a, self.stream, self.cp = a, stream, cp
-
-    @property
-    def __cuda_array_interface__(self) -> dict:
-        stream = (self.cp.current or 1) if self.cp else self.stream
-        return {"shape": self.a.shape, "typestr": self.a.dtype.str, "data": (self.a.ctypes.data, False),
-                "strides": None, "version": 3, "stream": stream}
-
-
-class FakeStream:
-    def __init__(self, cp: "FakeCupy", ptr: int):
-        self.cp, self.ptr, self._saved = cp, ptr, []
-
-    def __enter__(self):
-        self._saved.append(self.cp.current)
-        self.cp.current = self.ptr
-        return self
-
-    def __exit__(self, *exc):
-        self.cp.current = self._saved.pop()
-
-    def wait_event(self, event):
-        self.cp.log.append(("wait", self.ptr, event.on))
-
-
-class FakeEvent:
-    def __init__(self, disable_timing: bool = False):
-        self.on = None
-
-    def record(self, stream):
-        self.on = stream.ptr
-
-
-class FakeCupy(types.ModuleType):
-    """Logs which stream each upload and allocation was made on."""
-
-    def __init__(self):
-        super().__init__("cupy")
-        self.current, self.log = 0, []
-        self.cuda = types.SimpleNamespace(
-            get_current_stream=lambda: types.SimpleNamespace(ptr=self.current),
-            runtime=types.SimpleNamespace(getDevice=lambda: 0),
-            Event=FakeEvent, ExternalStream=lambda ptr: FakeStream(self, ptr),
-            Stream=types.SimpleNamespace(null=FakeStream(self, 0)))
-
-    def asarray(self, a):
-        self.log.append(("upload", self.current))
-        return FakeArray(np.array(a), cp=self)
-
-    def empty(self, shape, dtype):
-        self.log.append(("alloc", self.current))
-        return FakeArray(np.empty(shape, dtype), cp=self)
-
-
-def host(arg):
-    """numpy view of a launcher's (ptr, shape, dtype, readonly) tuple over host memory."""
-    if arg is None:
-        return None
-    ptr, shape, dtype, _ = arg
-    dtype = np.dtype(dtype)
-    raw = (ctypes.c_char * (int(np.prod(shape)) * dtype.itemsize)).from_address(ptr)
-    return np.frombuffer(raw, dtype).reshape(shape)
-
-
-class FakeLaunchers:
-    """``cuda_*`` launchers over host memory. Where the real binding is compiled and no GPU
-    exists, it first checks the very same arguments (and then fails to launch: no driver), so the
-    facade's tuples must pass the real boundary checks; the emulated CUDA launch computes."""
-
-    def __init__(self):
-        self.streams = []
-
-    def _real_checks(self, name, *args):
-        self.streams.append(args[-1])
-        if hasattr(_C, name) and cuda_problem() is not None:  # host pointers: never on a real GPU
-            with pytest.raises(RuntimeError, match="CUDA"):
-                getattr(_C, name)(*args)
-
-    def cuda_composite(self, frame, crop, affine, mask, shape, ellipse, polygon, feather, stream):
-        self._real_checks("cuda_composite", frame, crop, affine, mask, shape, ellipse, polygon, feather, stream)
-        return _C.emulated.composite(host(frame), host(crop), affine, host(mask), shape, ellipse, host(polygon),
-                                     feather)
-
-    def cuda_crop(self, frame, affines, size, out, out_type, nchw, mean, std, border, value, mask, stream):
-        self._real_checks("cuda_crop", frame, affines, size, out, out_type, nchw, mean, std, border, value, mask,
-                          stream)
-        host(out)[...] = _C.emulated.crop(host(frame), host(affines), size, out_type, nchw, mean, std, border,
-                                          value, host(mask))
-
-    def cuda_rgb_to_yuv(self, frame, out, nv12, bgr, standard, stream):
-        self._real_checks("cuda_rgb_to_yuv", frame, out, nv12, bgr, standard, stream)
-        host(out)[...] = _C.emulated.rgb_to_yuv(host(frame), nv12, bgr, standard)
 
 
 @pytest.fixture

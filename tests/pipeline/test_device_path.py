@@ -1,0 +1,226 @@
+"""LipSync's frame path: chosen once at construction; on "cuda" the DevicePath (crop -> warp ->
+composite [-> NV12] on one CUDA stream, one device-to-host copy per speech frame) must equal the
+CPU path bit for bit on the numpy-backed GPU stand-in of tests/cuda/fake_gpu.py (its launchers
+run the emulated CUDA launch); the errors where the GPU path cannot run; the UNet stage's device
+pre/post-processing against UNetRenderer's; and, on a real GPU, device vs CPU frames."""
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dhsdk import _C, kernels
+from dhsdk.errors import DeviceError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cuda"))
+from fake_gpu import install  # noqa: E402
+
+needs_launchers = pytest.mark.skipif(not hasattr(_C, "cuda_warp"), reason="dhsdk._C was built without CUDA")
+
+
+@pytest.fixture(scope="module")
+def avatar():
+    from dhsdk.avatar import Avatar
+
+    return Avatar.default(device="cpu")
+
+
+@pytest.fixture
+def gpu(monkeypatch):
+    return install(monkeypatch)
+
+
+def speech_lips(sync, k: int) -> np.ndarray:
+    """Target lips of frame k: the neutral mouth opened and closed by a sine (canonical units)."""
+    delta = np.zeros((40, 2), np.float32)
+    delta[:, 1] = 0.08 * np.sin(0.7 * k) * np.sign(np.arange(40) % 20 - 9.5)
+    return sync.lips(sync.avatar.idle_index(k), delta, 1.0)
+
+
+# ---- the choice at construction ---------------------------------------------------------
+def test_cpu_path_touches_no_cuda(avatar, monkeypatch):
+    from dhsdk.pipeline.lipsync import LipSync
+
+    monkeypatch.setitem(sys.modules, "cupy", None)  # any import of CuPy would fail
+    sync = LipSync(avatar, mouth="warp", device="cpu")
+    assert sync.device == "cpu" and sync._frame == sync._host_frame
+    assert sync.frame(0, speech_lips(sync, 3)).dtype == np.uint8
+
+
+@needs_launchers
+def test_cuda_frames_equal_cpu_frames(avatar, gpu):
+    from dhsdk.pipeline.device_path import DevicePath
+    from dhsdk.pipeline.lipsync import LipSync
+
+    cp, ext = gpu
+    cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
+    assert dev.device == "cuda" and isinstance(dev._frame, DevicePath)
+    own = dev._frame.stream.ptr
+    uploads = len([e for e in cp.log if e[0] == "upload"])
+    assert uploads == len(avatar.idle_loop.frames()) + 1  # base frames + mask, once
+    cp.log.clear()
+    for k in range(4):
+        base, lips = avatar.idle_index(k), speech_lips(cpu, k)
+        got = dev.frame(base, lips)
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, cpu.frame(base, lips))
+    downloads = [e for e in cp.log if e[0] == "download"]
+    assert downloads == [("download", own, False)] * 4       # one async copy per frame, on the stream
+    assert set(ext.streams) == {own}                          # every launch on the path's stream
+    # host -> device per frame: only the crop's (1, 2, 3) affine table; the teeth bank once
+    assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)] * 5
+    assert all(len(dev.stage_ms[s]) == 4 and dev.stage_ms[s][-1] == 0.25 for s in ("crop", "mouth", "composite"))
+
+
+@needs_launchers
+def test_idle_frames_do_no_gpu_work(avatar, gpu):
+    from dhsdk.pipeline.lipsync import LipSync
+
+    cp, ext = gpu
+    dev = LipSync(avatar, mouth="warp", device="cuda")
+    cp.log.clear()
+    np.testing.assert_array_equal(dev.frame(2, None), avatar.frame(2))
+    assert cp.log == [] and ext.streams == []
+
+
+@needs_launchers
+def test_a_worker_stream_is_used_and_ordered_after_the_previous_frame(avatar, gpu):
+    from dhsdk.pipeline.lipsync import LipSync
+
+    cp, ext = gpu
+    dev = LipSync(avatar, mouth="warp", device="cuda")
+    own = dev._frame.stream.ptr
+    dev.frame(0, speech_lips(dev, 0))
+    cp.log.clear()
+    cp.current = 555  # a Scheduler worker made its CUDA stream current
+    dev.frame(1, speech_lips(dev, 1))
+    assert ("wait", 555, own) in cp.log                       # after the previous frame's work
+    assert ext.streams[-3:] == [555] * 3                      # crop, warp, composite
+
+
+@needs_launchers
+def test_render_keeps_the_frame_and_its_nv12_on_the_device(avatar, gpu):
+    from dhsdk.pipeline.lipsync import LipSync
+
+    cp, _ = gpu
+    cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
+    lips = speech_lips(cpu, 5)
+    dev.frame(7, lips), cpu.frame(7, lips)  # the first warp uploads the teeth bank and waits for it, once
+    cp.log.clear()
+    f = dev._frame.render(7, lips, nv12=True)
+    want = cpu.frame(7, lips)
+    np.testing.assert_array_equal(f.rgb.a, want)
+    np.testing.assert_array_equal(f.nv12.a, kernels.rgb_to_nv12(want))
+    assert f.stream == dev._frame.stream.ptr and f.ready.raw.on == f.stream
+    assert not any(e[0] in ("download", "sync") for e in cp.log)  # nothing waited on the host
+
+
+# ---- where the GPU path cannot run ------------------------------------------------------
+def test_cuda_without_cupy_names_it_and_the_install(avatar, monkeypatch):
+    import dhsdk.device
+    from dhsdk.pipeline.lipsync import LipSync
+
+    monkeypatch.setattr(dhsdk.device, "cuda_problem", lambda: None)
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(DeviceError, match=r"device='cuda': the GPU frame path cannot run here: .*'cupy'.*"
+                                          r"pip install 'dhsdk\[gpu\]'"):
+        LipSync(avatar, mouth="warp", device="cuda")
+
+
+def test_auto_without_cupy_stays_on_the_cpu_and_says_why(avatar, monkeypatch, caplog):
+    import dhsdk.device
+    from dhsdk.pipeline.lipsync import LipSync
+
+    monkeypatch.setattr(dhsdk.device, "cuda_problem", lambda: None)
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with caplog.at_level(logging.WARNING, logger="dhsdk.pipeline.device_path"):
+        sync = LipSync(avatar, mouth="warp", device="auto")
+    assert sync.device == "cpu" and sync._frame == sync._host_frame
+    assert "rendering frames on the CPU" in caplog.text and "cupy" in caplog.text
+
+
+def test_cuda_without_a_driver_says_so(avatar):
+    from dhsdk.device import cuda_problem
+    from dhsdk.pipeline.lipsync import LipSync
+
+    if cuda_problem() is None:
+        pytest.skip("a GPU is present")
+    with pytest.raises(DeviceError, match="device='cuda' requested but .*driver"):
+        LipSync(avatar, mouth="warp", device="cuda")
+
+
+@needs_launchers
+def test_unet_mouth_without_tensorrt_names_it(avatar, gpu, monkeypatch):
+    from dhsdk.pipeline.device_path import DevicePath
+    from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.render.unet import UNetRenderer
+
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    sync = LipSync(avatar, mouth="warp", device="cpu")
+    sync.renderer = UNetRenderer.__new__(UNetRenderer)  # a UNet mouth (never called: refused first)
+    with pytest.raises(DeviceError, match=r"UNet mouth on the GPU runs on TensorRT: tensorrt .*pypi.nvidia.com"):
+        DevicePath(sync)
+
+
+def test_unknown_renderer_has_no_device_stage(avatar, gpu):
+    from dhsdk.errors import InputError
+    from dhsdk.pipeline.device_path import DevicePath
+    from dhsdk.pipeline.lipsync import LipSync
+
+    sync = LipSync(avatar, mouth="warp", device="cpu")
+    sync.renderer = types.SimpleNamespace(crop_size=256)
+    with pytest.raises(InputError, match="no device stage for SimpleNamespace"):
+        DevicePath(sync)
+
+
+# ---- the UNet stage's device pre/post-processing is UNetRenderer's ----------------------------
+def test_unet_inputs_and_blend_equal_the_renderer(tmp_path):
+    torch = pytest.importorskip("torch")
+    from dhsdk.models.condition import render_condition
+    from dhsdk.models.inpaint import InpaintUNet, export_onnx
+    from dhsdk.pipeline.device_path import unet_blend, unet_inputs
+    from dhsdk.render.unet import UNetRenderer
+
+    torch.manual_seed(0)
+    path = tmp_path / "lite.onnx"
+    export_onnx(InpaintUNet("lite").eval(), path)
+    s, rng = 128, np.random.default_rng(1)
+    crops = rng.integers(0, 256, (2, s, s, 3), dtype=np.uint8)
+    ref = rng.integers(0, 256, (s, s, 3), dtype=np.uint8)
+    mask = np.zeros((s, s), np.float32)
+    mask[50:110, 20:108] = 1.0
+    mask[45:50, 20:108] = 0.3  # a feather band for the colour match
+    t = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    lips = np.vstack([np.c_[64 + 30 * np.cos(t), 80 + 12 * np.sin(t)],
+                      np.c_[64 + 20 * np.cos(t), 80 + 6 * np.sin(t)]]).astype(np.float32)
+    r = UNetRenderer(path, ref, mask)
+    seen = {}
+    infer = r.runner.infer
+    r.runner.infer = lambda feeds: seen.update(feeds) or infer(feeds)
+    want = r.render_batch(crops, np.stack([lips] * 2), np.stack([lips] * 2))
+    cond = np.stack([render_condition(lips, s)] * 2)[:, None]
+    feeds = unet_inputs(np, crops, mask, ref.astype(np.float32).transpose(2, 0, 1)[None] / 255.0, cond)
+    for name in ("masked", "reference", "condition"):
+        np.testing.assert_array_equal(feeds[name], seen[name])
+    got = unet_blend(np, crops, infer(feeds)["rgb"], mask, np.flatnonzero(r.band))
+    np.testing.assert_array_equal(got, want)
+
+
+# ---- on a real GPU ------------------------------------------------------------------------
+@pytest.mark.gpu
+def test_real_gpu_frames_match_cpu(avatar):
+    pytest.importorskip("cupy")
+    from dhsdk.pipeline.lipsync import LipSync
+
+    cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
+    for k in range(6):
+        base, lips = avatar.idle_index(k), speech_lips(cpu, k)
+        diff = np.abs(dev.frame(base, lips).astype(int) - cpu.frame(base, lips))
+        # crop, warp and composite are the CPU kernels' bodies in float32; each may differ by one
+        # grey level where the GPU contracts a*b+c into an FMA. The crop's level feeds the warp
+        # and the warp's the blend, so a pixel can drift by 2; anything more is a bug.
+        assert diff.max() <= 2 and (diff > 0).mean() < 0.01
