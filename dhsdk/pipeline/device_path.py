@@ -32,6 +32,7 @@ import numpy as np
 from dhsdk.cuda.streams import Event, Stream, cupy_for, is_default_stream
 from dhsdk.errors import DeviceError, InputError
 from dhsdk.pipeline.lipsync import STAGES
+from dhsdk.render.unet import unet_blend, unet_feeds
 
 log = logging.getLogger(__name__)
 
@@ -233,40 +234,6 @@ class _WarpStage:
         return self._colours[base_index]
 
 
-def unet_inputs(xp: ModuleType, crops: Any, mask: Any, reference: Any, condition: Any) -> dict[str, Any]:
-    """The inpainting UNet's feeds from uint8 crops, on ``xp``'s side (numpy or CuPy).
-
-    The stage contract of :meth:`dhsdk.render.unet.UNetRenderer.render_batch`: the crop with its
-    lower face blanked by the mask plus the mask as a fourth channel, the reference crop, and
-    the condition map of the target lips, NCHW float32 in [0, 1].
-
-    Args:
-        crops: (B, S, S, 3) uint8.
-        mask: (S, S) float32 in [0, 1] (1 = re-rendered).
-        reference: (1, 3, S, S) float32 reference crop in [0, 1].
-        condition: (B, 1, S, S) float32 condition maps.
-    """
-    x = crops.astype(xp.float32).transpose(0, 3, 1, 2) / 255.0
-    m = xp.broadcast_to(mask, (x.shape[0], 1) + mask.shape).astype(xp.float32)
-    return {"masked": xp.ascontiguousarray(xp.concatenate([x * (1.0 - m), m], 1)),
-            "reference": xp.ascontiguousarray(xp.broadcast_to(reference, x.shape)),
-            "condition": xp.ascontiguousarray(condition, xp.float32)}
-
-
-def unet_blend(xp: ModuleType, crops: Any, rgb: Any, mask: Any, band: Any | None) -> Any:
-    """The UNet's (B, 3, S, S) ``rgb`` blended into (B, S, S, 3) uint8 ``crops`` through the
-    (S, S) mask, its per-channel mean first shifted to the crop's over the flat pixel indices
-    ``band`` (the mask's feather band; None: no colour match), as ``render_batch`` does."""
-    x = crops.astype(xp.float32) / 255.0
-    out = rgb.astype(xp.float32).transpose(0, 2, 3, 1)
-    if band is not None:
-        flat = (x.reshape(x.shape[0], -1, 3), out.reshape(out.shape[0], -1, 3))
-        out = out + (flat[0][:, band].mean(1) - flat[1][:, band].mean(1))[:, None, None, :]
-    m = mask[None, :, :, None]
-    blended = x * (1.0 - m) + xp.clip(out, 0.0, 1.0) * m
-    return xp.clip(xp.rint(blended * 255.0), 0, 255).astype(xp.uint8)
-
-
 class _UNetStage:
     """The inpainting UNet on TensorRT, with its pre- and post-processing on the device."""
 
@@ -296,7 +263,7 @@ class _UNetStage:
         check_lips(src, s, "src_lips")
         lips = r._smooth(check_lips(dst, s, "dst_lips"))  # the renderer's own temporal state
         condition = cp.asarray(render_condition(lips, s)[None, None])
-        feeds = unet_inputs(cp, crop[None], self._mask, self._reference, condition)
+        feeds = unet_feeds(cp, crop[None], self._mask, self._reference, condition)
         feeds = {k: v.astype(self.runner.inputs[k].dtype, copy=False) for k, v in feeds.items()}
         rgb = self.runner.infer_async(feeds, stream=stream, check=False)["rgb"]
         return unet_blend(cp, crop[None], rgb, self._mask, self._band)[0]

@@ -8,6 +8,7 @@ mask so pixels outside the mask are unchanged.
 from __future__ import annotations
 
 import os
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -78,21 +79,48 @@ class UNetRenderer(MouthRenderer):
         lips = [self._smooth(check_lips(d, s, "dst_lips")) for d in dst_lips]
         for src in src_lips:
             check_lips(src, s, "src_lips")
-        x = crops.astype(np.float32) / 255.0
-        m = self.mask[None, :, :, None]
-        masked = np.concatenate([x * (1.0 - m), np.broadcast_to(m, x.shape[:3] + (1,))], -1)
-        ref = np.broadcast_to(self.reference.astype(np.float32) / 255.0, x.shape)
+        ref = self.reference.astype(np.float32).transpose(2, 0, 1)[None] / 255.0
         cond = np.stack([render_condition(lp, s) for lp in lips])[:, None]
-        out = self.runner.infer({"masked": np.ascontiguousarray(masked.transpose(0, 3, 1, 2)),
-                                 "reference": np.ascontiguousarray(ref.transpose(0, 3, 1, 2)),
-                                 "condition": cond})["rgb"].transpose(0, 2, 3, 1)
-        if self.color_match and self.band.any():
-            out = out + (x[:, self.band].mean(1) - out[:, self.band].mean(1))[:, None, None, :]
-        blended = x * (1.0 - m) + np.clip(out, 0.0, 1.0) * m
-        return np.clip(np.rint(blended * 255.0), 0, 255).astype(np.uint8)
+        rgb = self.runner.infer(unet_feeds(np, crops, self.mask, ref, cond))["rgb"]
+        band = np.flatnonzero(self.band) if self.color_match and self.band.any() else None
+        return unet_blend(np, crops, rgb, self.mask, band)
 
     def _smooth(self, lips: np.ndarray) -> np.ndarray:
         if self.smoothing and self._prev is not None:
             lips = self.smoothing * self._prev + (1.0 - self.smoothing) * lips
         self._prev = lips
         return lips
+
+
+def unet_feeds(xp: ModuleType, crops: Any, mask: Any, reference: Any, condition: Any) -> dict[str, Any]:
+    """The inpainting UNet's feeds from uint8 crops, on ``xp``'s side (numpy or CuPy).
+
+    The crop with its lower face blanked by the mask plus the mask as a fourth channel, the
+    reference crop, and the condition map of the target lips, NCHW float32 in [0, 1]. Shared by
+    :meth:`UNetRenderer.render_batch` (numpy) and the GPU path (CuPy).
+
+    Args:
+        crops: (B, S, S, 3) uint8.
+        mask: (S, S) float32 in [0, 1] (1 = re-rendered).
+        reference: (1, 3, S, S) float32 reference crop in [0, 1].
+        condition: (B, 1, S, S) float32 condition maps.
+    """
+    x = crops.astype(xp.float32).transpose(0, 3, 1, 2) / 255.0
+    m = xp.broadcast_to(mask, (x.shape[0], 1) + mask.shape).astype(xp.float32)
+    return {"masked": xp.ascontiguousarray(xp.concatenate([x * (1.0 - m), m], 1)),
+            "reference": xp.ascontiguousarray(xp.broadcast_to(reference, x.shape)),
+            "condition": xp.ascontiguousarray(condition, xp.float32)}
+
+
+def unet_blend(xp: ModuleType, crops: Any, rgb: Any, mask: Any, band: Any | None) -> Any:
+    """The UNet's (B, 3, S, S) ``rgb`` blended into (B, S, S, 3) uint8 ``crops`` through the
+    (S, S) mask, its per-channel mean first shifted to the crop's over the flat pixel indices
+    ``band`` (the mask's feather band; None: no colour match). Shared like :func:`unet_feeds`."""
+    x = crops.astype(xp.float32) / 255.0
+    out = rgb.astype(xp.float32).transpose(0, 2, 3, 1)
+    if band is not None:
+        flat = (x.reshape(x.shape[0], -1, 3), out.reshape(out.shape[0], -1, 3))
+        out = out + (flat[0][:, band].mean(1) - flat[1][:, band].mean(1))[:, None, None, :]
+    m = mask[None, :, :, None]
+    blended = x * (1.0 - m) + xp.clip(out, 0.0, 1.0) * m
+    return xp.clip(xp.rint(blended * 255.0), 0, 255).astype(xp.uint8)

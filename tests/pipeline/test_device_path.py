@@ -182,8 +182,7 @@ def test_unet_inputs_and_blend_equal_the_renderer(tmp_path):
     torch = pytest.importorskip("torch")
     from dhsdk.models.condition import render_condition
     from dhsdk.models.inpaint import InpaintUNet, export_onnx
-    from dhsdk.pipeline.device_path import unet_blend, unet_inputs
-    from dhsdk.render.unet import UNetRenderer
+    from dhsdk.render.unet import UNetRenderer, unet_blend, unet_feeds
 
     torch.manual_seed(0)
     path = tmp_path / "lite.onnx"
@@ -203,7 +202,7 @@ def test_unet_inputs_and_blend_equal_the_renderer(tmp_path):
     r.runner.infer = lambda feeds: seen.update(feeds) or infer(feeds)
     want = r.render_batch(crops, np.stack([lips] * 2), np.stack([lips] * 2))
     cond = np.stack([render_condition(lips, s)] * 2)[:, None]
-    feeds = unet_inputs(np, crops, mask, ref.astype(np.float32).transpose(2, 0, 1)[None] / 255.0, cond)
+    feeds = unet_feeds(np, crops, mask, ref.astype(np.float32).transpose(2, 0, 1)[None] / 255.0, cond)
     for name in ("masked", "reference", "condition"):
         np.testing.assert_array_equal(feeds[name], seen[name])
     got = unet_blend(np, crops, infer(feeds)["rgb"], mask, np.flatnonzero(r.band))
