@@ -58,7 +58,7 @@ def main() -> None:
 
     sizes = [_size(s) for s in args.sizes.split(",")]
     avatar, desc = load_avatar(args.avatar, sizes[0])
-    avatar.preload()
+    avatar.preload(wait=True)
     pcm = speech(args.seconds)
     silence = np.zeros_like(pcm)
     with tempfile.TemporaryDirectory(prefix="dhsdk-bench-render-") as tmp:

@@ -103,9 +103,11 @@ class Avatar:
         """Base frame shown at output frame ``k`` of the idle loop."""
         return self.idle_loop.index(k)
 
-    def preload(self) -> None:
-        """Decode the idle loop's frames into the cache in the background (live streams call it)."""
-        self._frames.preload(self.idle_loop.frames())
+    def preload(self, wait: bool = False) -> None:
+        """Decode the idle loop's frames into the cache in a background thread (``LipSync`` starts
+        it; a live ``Stream`` waits for it before its clock starts, so no frame is late on a
+        cold cache); ``wait`` returns once they are decoded."""
+        self._frames.preload(self.idle_loop.frames(), wait=wait)
 
     def canonical_to_crop(self, size: int) -> np.ndarray:
         """(2, 3) float64 canonical frame -> S x S mouth-crop pixels (fixed per avatar)."""

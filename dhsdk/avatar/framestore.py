@@ -83,6 +83,7 @@ class FrameStore:
         self._map = np.memmap(self.path, np.uint8, mode="r")
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._preloader: threading.Thread | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -115,17 +116,21 @@ class FrameStore:
                 self._cache.popitem(last=False)
         return frame
 
-    def preload(self, indices: Iterable[int], background: bool = True) -> threading.Thread | None:
-        """Decode ``indices`` into the cache (those that fit), in a daemon thread when ``background``."""
+    def preload(self, indices: Iterable[int], wait: bool = False) -> None:
+        """Decode ``indices`` into the cache (as many as fit) in one daemon thread per store.
+
+        Args:
+            indices: frames to decode, in order.
+            wait: return only once they are decoded (joins a preload already running).
+        """
         wanted = [int(i) for i in indices][: self.capacity]
-
-        def work() -> None:
-            for i in wanted:
-                self[i]
-
-        if not background:
-            work()
-            return None
-        thread = threading.Thread(target=work, name="dhsdk-preload", daemon=True)
-        thread.start()
-        return thread
+        with self._lock:
+            thread = self._preloader
+            if thread is None or not thread.is_alive():
+                missing = [i for i in wanted if i not in self._cache]
+                thread = threading.Thread(target=lambda: [self[i] for i in missing], name="dhsdk-preload",
+                                          daemon=True)
+                thread.start()
+                self._preloader = thread
+        if wait:
+            thread.join()

@@ -135,6 +135,8 @@ class LipSync:
         self._idle_canonical = np.stack([apply_affine(m, lips) for m, lips in
                                          zip(avatar.to_canonical, avatar.lips)]).astype(np.float32)
         self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
+        if hasattr(avatar, "preload"):
+            avatar.preload()  # decode the idle loop's base frames in the background meanwhile
         from dhsdk.pipeline.device_path import frame_path  # the per-frame path, chosen once
 
         self.device, self._frame = frame_path(self, device)

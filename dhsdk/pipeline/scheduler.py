@@ -1,6 +1,8 @@
 """Serve many live streams on one device from one frame clock.
 
-At every tick the :class:`Scheduler` hands each stream that has frames due to a worker of a
+The :class:`Scheduler` wakes at the next due time of any stream (each stream keeps its own
+frame clock, so no phase between a scheduler tick and a stream's frames can make frames late)
+and hands every stream that has frames due to a worker of a
 shared thread pool (CPU: the stages of different streams overlap; ONNX Runtime and the kernels
 release the GIL). A stream whose previous work has not finished is *not* waited for: it is
 behind, so when its worker gets to it it emits the due frames with repeated images (counted in
@@ -27,8 +29,12 @@ class Scheduler:
     """N streams, one clock, one worker pool (and, for GPU streams, one CUDA stream per worker).
 
     Args:
-        fps: tick rate; the fps of the first stream added when None.
+        fps: frame rate of the streams added without one (their avatar's when None).
         workers: pool size (default: one per CPU core).
+
+    Attributes:
+        ticks: wake-ups of the clock so far.
+        skipped: due stream frames found while that stream's previous work was still running.
     """
 
     def __init__(self, fps: float | None = None, workers: int | None = None):
@@ -41,6 +47,7 @@ class Scheduler:
         self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
                                         thread_name_prefix="dhsdk-sched")
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a worker finished: re-check its stream's due frames
         self._worker = threading.local()  # per worker thread: its CUDA stream, once it drives a GPU stream
         self._thread = threading.Thread(target=self._run, name="dhsdk-scheduler", daemon=True)
         self.ticks = 0
@@ -49,8 +56,8 @@ class Scheduler:
 
     def add(self, lipsync: Any, **kwargs: Any) -> Stream:
         """Create a real-time :class:`Stream` driven by this scheduler (kwargs go to Stream)."""
+        kwargs.setdefault("fps", self.fps)
         stream = Stream(lipsync, realtime=True, start=False, **kwargs)
-        self.fps = self.fps or stream.fps
         stream._t0 = time.perf_counter()
         with self._lock:
             self.streams.append(stream)
@@ -81,27 +88,32 @@ class Scheduler:
         finally:
             with self._lock:
                 self._busy.discard(id(stream))
+            self._wake.set()
 
     def _run(self) -> None:
-        start = time.perf_counter()
+        idle_poll = 0.005  # s: how often an empty scheduler looks for new streams
         while not self._stop.is_set():
-            if self.fps is None:
-                self._stop.wait(0.005)
-                start = time.perf_counter()
-                continue
+            self._wake.clear()
             with self._lock:
                 streams = list(self.streams)
+            now = time.perf_counter()
+            wake_at = now + idle_poll
             for s in streams:
+                due = s.due_time(s._next)
                 with self._lock:
-                    if id(s) in self._busy:
+                    busy = id(s) in self._busy
+                    if busy and due <= now:
                         self.skipped += 1
+                    if busy:
                         continue
-                    self._busy.add(id(s))
+                    if due <= now:
+                        self._busy.add(id(s))
+                    else:
+                        wake_at = min(wake_at, due)
+                        continue
                 self._pool.submit(self._drive, s)
             self.ticks += 1
-            wait = start + self.ticks / self.fps - time.perf_counter()
-            if wait > 0:
-                self._stop.wait(wait)
+            self._wake.wait(max(0.0, wake_at - time.perf_counter()))
 
     def metrics(self) -> list[dict[str, float]]:
         """Each stream's :meth:`StreamMetrics.summary`, in the order added."""
@@ -110,6 +122,7 @@ class Scheduler:
     def close(self) -> None:
         """Stop the clock, finish the running work, close every stream (idempotent)."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5.0)
         self._pool.shutdown(wait=True)

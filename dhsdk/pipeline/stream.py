@@ -130,6 +130,8 @@ class Stream:
         self._out: queue.Queue = queue.Queue(maxsize=max(2, int(queue_s * self.fps)) if realtime else 2)
         self._t0: float | None = None
         self._thread: threading.Thread | None = None
+        if hasattr(self.avatar, "preload"):
+            self.avatar.preload(wait=True)  # a cold frame cache would make the first loop late
         if start:
             self._thread = threading.Thread(target=self._run, name="dhsdk-stream", daemon=True)
             self._thread.start()

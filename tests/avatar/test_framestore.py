@@ -96,12 +96,12 @@ def test_cache_of_at_least_one_frame(store_files):
 def test_preload_fills_the_cache(store_files):
     path, offsets, _ = store_files
     store = FrameStore(path, offsets, (SIZE[1], SIZE[0]))
-    assert store.preload(range(5, 12), background=False) is None
+    store.preload(range(5, 12), wait=True)
     assert sorted(store._cache) == list(range(5, 12))
-    thread = store.preload(range(20, 25))
-    assert isinstance(thread, threading.Thread)
-    thread.join(10)
+    store.preload(range(20, 25))            # in the background ...
+    store.preload(range(20, 25), wait=True)  # ... and a second call joins it rather than decoding twice
     assert set(range(20, 25)) <= set(store._cache)
+    assert not any(t.name == "dhsdk-preload" for t in threading.enumerate())
 
 
 def test_concurrent_reads(store_files):

@@ -32,3 +32,16 @@ def test_slow_stream_degrades_alone_and_others_hold_fps():
     assert abs(streams[0].metrics.frames - 1.2 * FPS) <= 6
     time.sleep(0.05)
     assert set(threading.enumerate()) <= before
+
+
+def test_a_stream_added_between_clock_ticks_is_never_late():
+    """A stream added just after a clock tick, rendering in 15 ms: driven at its own due times
+    its frames are on time (a scheduler on a fixed 40 ms tick grid would start each one ~34 ms
+    after it was due, and 34 + 15 ms is later than one frame)."""
+    with Scheduler(fps=FPS, workers=2) as sched:
+        time.sleep(1.0 / FPS + 0.006)
+        stream = sched.add(FakeLipSync(delay=0.015), pull=False)
+        stream.push_audio(tone(1.0))
+        time.sleep(1.0)
+    assert stream.metrics.frames >= 0.9 * FPS
+    assert stream.metrics.late <= 1 and stream.metrics.repeated == 0
