@@ -7,6 +7,8 @@ import importlib
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "a2k": ("dhsdk.train.a2k", "train the audio-to-lip-keypoints model on generated espeak speech"),
+    "a2k-adapt": ("dhsdk.train.a2k_adapt", "fine-tune a2k on a person's own talking video (lips measured by the "
+                                           "avatar face tracker)"),
     "mouth": ("dhsdk.train.mouth_cli", "train the per-person mouth inpainting UNet on an avatar's frames"),
 }
 

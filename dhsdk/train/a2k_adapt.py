@@ -1,0 +1,418 @@
+"""Per-person adaptation of a2k: fine-tune the shipped weights on one person's own talking
+footage, so an avatar's mouth moves the way that person's does.
+
+``dhsdk train a2k-adapt --video talking.mp4 [--avatar DIR | --out PATH] [--minutes M] [--steps N]``
+
+**Data** (:func:`measure_clip`). The video is decoded once by the avatar analysis pass
+(:func:`dhsdk.avatar.analyze.analyze`: mediapipe mesh, smoothed face track) and its audio taken
+at 16 kHz. For every video frame t:
+
+- target: the tracked lips in the canonical face frame minus the neutral mouth, (40, 2)
+  canonical deltas, exactly what the a2k runner predicts. The neutral is the avatar's own with
+  ``--avatar`` (so LipSync's ``neutral + delta`` reproduces the measured lips on that avatar),
+  else the clip's (:meth:`~dhsdk.avatar.track.FaceTrack.neutral_lips`). The network predicts
+  K = 6 lip-shape coefficients (:mod:`dhsdk.models.lipshape`), so each target is projected onto
+  that basis by least squares (:func:`project`); the part of the measured motion no
+  coefficients can express is reported as the floor of the error (``projection_floor``).
+- input: the mel window the run-time runner uses for frame t at the video's fps
+  (:func:`dhsdk.models.a2k_runner.mel_windows`), from the clean audio or one of
+  :data:`AUGMENTED` copies with gain, EQ tilt and noise (as in the base data), so the model is
+  not tied to one microphone.
+
+Frames where the mesh lost the face are left out (their tracked lips are interpolated).
+
+**Training** (:func:`adapt`): :func:`dhsdk.train.a2k.fit` from the shipped weights, small
+learning rate, a few hundred steps. Held out: the contiguous end of the clip holding
+:data:`VAL_SHARE` of its speech; training frames stop a mel window before it, so no training
+input overlaps a held-out one. The weights with the lowest held-out keypoint error are kept
+(the shipped ones included: adaptation never makes the held-out error worse), with an early
+stop. An interrupted run resumes from ``<output>.ckpt`` (one of another video or neutral mouth
+is ignored and overwritten); it is removed when the export succeeds.
+
+**Output**: ONNX with the shipped model's I/O (``mel`` (B, 80, 29) -> ``deltas`` (B, 40, 2)),
+checked against torch with ONNX Runtime; with ``--avatar``, ``a2k.onnx`` in the bundle named by
+``"a2k_model"`` in its manifest, with the metrics as ``"a2k_metrics"``
+(:class:`~dhsdk.pipeline.lipsync.LipSync` then uses it).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from dhsdk.audio import SAMPLE_RATE, log_mel
+from dhsdk.errors import InputError
+from dhsdk.geometry import mouth_opening, mouth_width
+from dhsdk.models import lipshape
+from dhsdk.models.a2k_runner import DEFAULT_PATH, FUTURE, PAST, _centre, frame_count, mel_windows
+from dhsdk.pipeline.activity import frame_energy_db, speech_activity
+from dhsdk.train.a2k_data import augment
+
+MIN_SPEECH_S = 10.0    # seconds of speech with the face visible needed to adapt (held-out share included)
+VAL_SHARE = 0.2        # share of the clip's speech frames in the held-out tail
+AUGMENTED = 2          # augmented copies of the audio besides the clean one
+BATCH = 128            # frames per optimiser step
+# ONNX Runtime vs torch on the same float32 graph differ by summation order only (~1e-6 here);
+# 1e-4 canonical units is 1e-4 of the eye distance, far below a pixel: more means a broken export.
+ONNX_TOL = 1e-4
+A2K_FILE = "a2k.onnx"  # the adapted model's name in an avatar bundle
+RECORD = ("record 1-3 minutes of yourself talking naturally to the camera, face visible and well "
+          "lit, with the microphone on")
+
+
+@dataclass
+class AdaptOptions:
+    """Knobs of :func:`adapt`.
+
+    Attributes:
+        steps: maximum optimiser steps.
+        minutes: wall-clock bound on training.
+        lr: peak learning rate (the base model trains at 2e-3 from scratch).
+        every: steps between validations and checkpoints.
+        patience: validations without a lower held-out error before stopping.
+        seed: RNG seed (augmentation, batches).
+    """
+
+    steps: int = 600
+    minutes: float = 10.0
+    lr: float = 3e-4
+    every: int = 25
+    patience: int = 6
+    seed: int = 0
+
+
+@dataclass
+class Clip:
+    """One person's talking clip, measured per video frame (T frames with audio under them).
+
+    Attributes:
+        path: the video.
+        fps: its frame rate.
+        mels: (F, 80) float32 log-mel at 100 Hz of the clean audio, then of each augmented copy.
+        centres: (T,) int64 mel frame of each video frame (the runner's mapping at ``fps``).
+        deltas: (T, 40, 2) float32 measured canonical lip deltas from ``neutral``.
+        coeffs: (T, K) float32 their least-squares lip-shape coefficients.
+        neutral: (40, 2) float32 the neutral mouth, canonical units.
+        face: (T,) bool the mesh found the face in the frame.
+        speech: (T,) bool speech activity under the frame (LipSync's definition).
+    """
+
+    path: Path
+    fps: float
+    mels: list[np.ndarray]
+    centres: np.ndarray
+    deltas: np.ndarray
+    coeffs: np.ndarray
+    neutral: np.ndarray
+    face: np.ndarray
+    speech: np.ndarray
+
+    def windows(self, frames: np.ndarray, copy: int = 0) -> np.ndarray:
+        """(B, 80, 29) float32 model inputs of video frames ``frames`` from audio ``copy`` (0: clean)."""
+        return mel_windows(self.mels[copy], 0, self.centres[frames])
+
+
+def project(deltas: np.ndarray) -> np.ndarray:
+    """Least-squares lip-shape coefficients of canonical lip deltas.
+
+    Args:
+        deltas: (..., 40, 2) canonical deltas from the neutral mouth.
+
+    Returns:
+        (..., K) float32 coefficients ``c`` minimising ``|| c @ basis - deltas ||^2`` over the 80
+        coordinates (:func:`dhsdk.models.lipshape.basis`, which has full rank K).
+    """
+    b = lipshape.basis().reshape(lipshape.K, -1).astype(np.float64)
+    flat = np.asarray(deltas, np.float64).reshape(-1, b.shape[1])
+    c = np.linalg.lstsq(b.T, flat.T, rcond=None)[0].T
+    return c.reshape(np.shape(deltas)[:-2] + (lipshape.K,)).astype(np.float32)
+
+
+def measure_clip(video: str | Path, neutral: np.ndarray | None = None, seed: int = 0,
+                 show_progress: bool = True) -> Clip:
+    """Decode, track and measure a talking video (see the module docstring).
+
+    Args:
+        video: the person talking, with sound.
+        neutral: (40, 2) canonical neutral mouth to measure deltas from (an avatar's); the
+            clip's own when None.
+        seed: augmentation seed.
+        show_progress: progress bar while analysing.
+
+    Raises:
+        InputError: missing file, a photo, no audio track, no face, or under
+            :data:`MIN_SPEECH_S` of speech with the face visible (the message says what to record).
+    """
+    from dhsdk.avatar.analyze import analyze
+    from dhsdk.avatar.material import open_material
+
+    path = Path(video)
+    if not path.is_file():
+        raise InputError(f"video not found: {path} (to adapt a2k, {RECORD})")
+    material = open_material(path)
+    if material.info.kind == "image":
+        raise InputError(f"{path} is a photo: adapting a2k learns lip motion from a talking video with its "
+                         f"sound; {RECORD}")
+    if not material.info.has_audio:
+        raise InputError(f"{path} has no audio track: a2k learns lip motion from the sound under each "
+                         f"frame; {RECORD}")
+    analysis = analyze(material, show_progress=show_progress)
+    if analysis.audio is None:
+        raise InputError(f"{path}: its audio track could not be decoded; export the video again with "
+                         f"AAC or Opus audio")
+    if analysis.track is None:
+        raise InputError(f"no face was found in any frame of {path}; {RECORD}")
+    track, pcm = analysis.track, analysis.audio
+    fps = track.fps
+    n = min(len(track.lips), frame_count(len(pcm), fps))
+    face = track.found[:n]
+    speech = speech_activity(frame_energy_db(pcm, SAMPLE_RATE, fps, n), fps) > 0.5
+    usable = float((face & speech).sum() / fps)
+    if usable < MIN_SPEECH_S:
+        raise InputError(f"{path} has {usable:.1f} s of speech with the face visible (face found in "
+                         f"{face.mean():.0%} of frames, speech under {speech.mean():.0%}); adapting a2k needs "
+                         f">= {MIN_SPEECH_S:g} s: {RECORD}")
+    neutral = track.neutral_lips() if neutral is None else np.asarray(neutral, np.float32)
+    deltas = (track.canonical_lips[:n] - neutral).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    mels = [log_mel(pcm)] + [log_mel(augment(pcm, rng)) for _ in range(AUGMENTED)]
+    return Clip(path, fps, mels, _centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech)
+
+
+def split(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
+    """(training frames, held-out frames), both with the face found.
+
+    Held out: the contiguous end of the clip from the frame where its last :data:`VAL_SHARE` of
+    speech frames begins. Training frames end where their mel window would reach into the
+    first held-out frame's window.
+    """
+    spoken = np.flatnonzero(clip.face & clip.speech)
+    start = spoken[min(len(spoken) - 1, int(len(spoken) * (1.0 - VAL_SHARE)))]
+    t = np.arange(len(clip.face))
+    train = clip.face & (clip.centres + FUTURE < clip.centres[start] - PAST)
+    return t[train], t[clip.face & (t >= start)]
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r (0 when either series is constant)."""
+    if np.std(a) < 1e-9 or np.std(b) < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def metrics(pred: np.ndarray, clip: Clip, frames: np.ndarray) -> dict[str, float]:
+    """Quality of predicted deltas against the measured ones.
+
+    Args:
+        pred: (B, 40, 2) predicted canonical deltas of video frames ``frames``.
+
+    Returns:
+        ``keypoint_err_over_mouth_width``: mean point distance over the neutral mouth's width;
+        ``opening_corr`` / ``width_corr``: Pearson r of the inner-lip gap / the corner distance,
+        predicted vs measured.
+    """
+    measured = clip.deltas[frames]
+    width = float(mouth_width(clip.neutral))
+    lips_p, lips_m = clip.neutral + pred, clip.neutral + measured
+    return {"keypoint_err_over_mouth_width": float(np.linalg.norm(pred - measured, axis=-1).mean() / width),
+            "opening_corr": _corr(mouth_opening(lips_p), mouth_opening(lips_m)),
+            "width_corr": _corr(mouth_width(lips_p), mouth_width(lips_m))}
+
+
+def net_from_onnx(path: str | Path) -> Any:
+    """An :class:`~dhsdk.models.a2k.A2KNet` with the weights of an a2k ONNX export (the shipped
+    weights exist only as ONNX; its initializers keep the state-dict names).
+
+    Raises:
+        BundleError: the file is not an export of A2KNet.
+    """
+    import torch
+
+    from dhsdk._optional import require
+    from dhsdk.errors import BundleError
+    from dhsdk.models.a2k import A2KNet
+
+    onnx = require("onnx")
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+    model = A2KNet()
+    try:
+        model.load_state_dict({k: torch.from_numpy(np.array(weights[k])) for k in model.state_dict()})
+    except (KeyError, RuntimeError) as e:
+        raise BundleError(f"{path} is not an a2k model exported by dhsdk ({e}); give the shipped one or one "
+                          f"written by 'dhsdk train a2k'") from None
+    return model
+
+
+def _batches(clip: Clip, frames: np.ndarray, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless (mel windows (B, 80, 29), coefficient targets (B, K)) over ``frames``, each batch
+    from one audio copy."""
+    while True:
+        pick = rng.choice(frames, BATCH)
+        yield clip.windows(pick, int(rng.integers(len(clip.mels)))), clip.coeffs[pick]
+
+
+def _checkpoint_key(clip: Clip) -> str:
+    """What a checkpoint must have been trained on to be resumed: the video's bytes and the neutral."""
+    from dhsdk.paths import file_sha256
+
+    return f"{file_sha256(clip.path)}:{hashlib.sha256(clip.neutral.tobytes()).hexdigest()}"
+
+
+def adapt(clip: Clip, out: str | Path, opts: AdaptOptions = AdaptOptions()) -> dict[str, Any]:
+    """Fine-tune the shipped a2k on ``clip`` and export the best weights to ``out``.
+
+    Args:
+        clip: from :func:`measure_clip`.
+        out: ONNX path (written atomically; its directory must exist).
+        opts: :class:`AdaptOptions`.
+
+    Returns:
+        The report: ``before`` / ``after`` :func:`metrics` on the held-out frames (shipped and
+        adapted ONNX, both run with ONNX Runtime), ``projection_floor`` (the keypoint error of
+        the measured deltas' own least-squares projection: about the lowest any a2k model reaches), ``steps``,
+        ``train_frames``, ``val_frames``, ``speech_s``, ``onnx_max_abs_diff``, ``seconds``.
+    """
+    import torch
+
+    from dhsdk.models.a2k_runner import A2K
+    from dhsdk.train.a2k import FitState, Schedule, fit
+
+    start = time.monotonic()
+    out = Path(out)
+    train_frames, val_frames = split(clip)
+    val_x = clip.windows(val_frames)
+    before = metrics(A2K.load(DEFAULT_PATH).infer(val_x), clip, val_frames)
+    val_in, val_target = torch.from_numpy(val_x), torch.from_numpy(clip.deltas[val_frames])
+    width = float(mouth_width(clip.neutral))
+
+    def validate(model) -> float:
+        return float((model(val_in) - val_target).norm(dim=-1).mean()) / width
+
+    model, state = net_from_onnx(DEFAULT_PATH), FitState()
+    ckpt, key = out.with_name(out.name + ".ckpt"), _checkpoint_key(clip)
+    if ckpt.is_file():
+        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+        if saved.get("key") == key:
+            model.load_state_dict(saved["model"])
+            state = FitState(**saved["state"])
+
+    def save(model, state: FitState) -> None:
+        from dhsdk.atomic import atomic_file
+
+        with atomic_file(ckpt) as tmp:
+            torch.save({"key": key, "model": model.state_dict(), "state": vars(state)}, tmp)
+
+    schedule = Schedule(opts.steps, opts.minutes, opts.lr, warmup=20, every=opts.every, patience=opts.patience)
+    rng = np.random.default_rng([opts.seed, state.step])
+    model, state = fit(model, _batches(clip, train_frames, rng), schedule, validate, state, save, desc="a2k adapt")
+    pred, diff = export_checked(model, out, val_x)
+    ckpt.unlink(missing_ok=True)
+    floor = np.linalg.norm(lipshape.coeffs_to_deltas(clip.coeffs[val_frames]) - clip.deltas[val_frames], axis=-1)
+    return {"video": clip.path.name, "fps": clip.fps, "speech_s": float((clip.face & clip.speech).sum() / clip.fps),
+            "train_frames": int(len(train_frames)), "val_frames": int(len(val_frames)), "steps": state.step,
+            "before": before, "after": metrics(pred, clip, val_frames),
+            "projection_floor": float(floor.mean() / width), "onnx_max_abs_diff": diff,
+            "seconds": time.monotonic() - start}
+
+
+def export_checked(model: Any, out: str | Path, windows: np.ndarray) -> tuple[np.ndarray, float]:
+    """Export ``model`` to ONNX at ``out`` (atomically) after checking it with ONNX Runtime.
+
+    Args:
+        model: the trained A2KNet.
+        windows: (B, 80, 29) float32 mel windows to compare torch and ONNX Runtime on.
+
+    Returns:
+        ((B, 40, 2) ONNX Runtime deltas of ``windows``, max absolute difference to torch).
+
+    Raises:
+        RuntimeError: the export differs from torch by more than :data:`ONNX_TOL` (nothing is written).
+    """
+    import torch
+
+    from dhsdk.atomic import atomic_file
+    from dhsdk.models.a2k import export_onnx
+    from dhsdk.models.a2k_runner import A2K
+
+    with atomic_file(out) as tmp:
+        export_onnx(model, tmp)
+        pred = A2K.load(tmp).infer(windows)
+        with torch.no_grad():
+            diff = float(np.abs(pred - model.eval()(torch.from_numpy(windows)).numpy()).max())
+        if diff > ONNX_TOL:
+            raise RuntimeError(f"the exported a2k model differs from torch by {diff:.2g} (> {ONNX_TOL:g}); "
+                               f"nothing was written to {out}")
+    return pred, diff
+
+
+def adapt_video(video: str | Path, opts: AdaptOptions = AdaptOptions(), out: str | Path | None = None,
+                avatar: str | Path | None = None, show_progress: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Measure ``video``, adapt, and write the model.
+
+    Args:
+        video: the person talking, with sound.
+        opts: :class:`AdaptOptions`.
+        out: ONNX path; ``<video stem>.a2k.onnx`` in the current directory when neither
+            ``out`` nor ``avatar`` is given.
+        avatar: an avatar bundle of the same person: deltas are measured from its neutral mouth,
+            ``a2k.onnx`` goes into it and its ``manifest.json`` gets ``"a2k_model"`` and
+            ``"a2k_metrics"`` (written atomically).
+
+    Returns:
+        (the written ONNX path, the report of :func:`adapt`).
+    """
+    import json
+
+    from dhsdk.atomic import atomic_file
+
+    if out is not None and avatar is not None:
+        raise InputError("give either an output path or an avatar bundle to write the adapted a2k into, not both")
+    neutral = None
+    if avatar is not None:
+        from dhsdk.avatar import Avatar
+
+        neutral = Avatar.load(avatar).neutral_lips
+        out = Path(avatar) / A2K_FILE
+    out = Path(out) if out is not None else Path(f"{Path(video).stem}.a2k.onnx")
+    clip = measure_clip(video, neutral, opts.seed, show_progress)
+    report = adapt(clip, out, opts)
+    if avatar is not None:
+        from dhsdk.avatar.bundle import MANIFEST, read_manifest
+
+        manifest = {**read_manifest(avatar), "a2k_model": A2K_FILE, "a2k_metrics": report}
+        with atomic_file(Path(avatar) / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return out, report
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """CLI flags of ``dhsdk train a2k-adapt``."""
+    defaults = AdaptOptions()
+    p.add_argument("--video", required=True, help="the person talking to the camera, with sound (1-3 min)")
+    dest = p.add_mutually_exclusive_group()
+    dest.add_argument("--avatar", help="avatar bundle of the same person: write a2k.onnx into it (LipSync uses it)")
+    dest.add_argument("--out", help="ONNX output path (default: VIDEO_STEM.a2k.onnx here); use it with "
+                                    "LipSync(..., a2k_path=PATH)")
+    p.add_argument("--steps", type=int, default=defaults.steps, help="maximum optimiser steps")
+    p.add_argument("--minutes", type=float, default=defaults.minutes, help="wall-time bound on training")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Adapt, write, print the held-out numbers before and after."""
+    path, r = adapt_video(args.video, AdaptOptions(steps=args.steps, minutes=args.minutes, seed=args.seed),
+                          out=args.out, avatar=args.avatar)
+    b, a = r["before"], r["after"]
+    print(f"a2k adapted on {r['video']} ({r['speech_s']:.1f} s of speech; {r['train_frames']} training frames, "
+          f"{r['val_frames']} held out at the end): {r['steps']} steps, trained in {r['seconds']:.0f} s\n"
+          f"  held-out keypoint error / mouth width  {b['keypoint_err_over_mouth_width']:.4f} -> "
+          f"{a['keypoint_err_over_mouth_width']:.4f} (floor {r['projection_floor']:.4f})\n"
+          f"  mouth opening correlation              {b['opening_corr']:.3f} -> {a['opening_corr']:.3f}\n"
+          f"  mouth width correlation                {b['width_corr']:.3f} -> {a['width_corr']:.3f}\n"
+          f"wrote {path}")
+    return 0
