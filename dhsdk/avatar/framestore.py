@@ -9,8 +9,10 @@ first use (or after :meth:`FrameStore.preload`).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable
@@ -21,6 +23,15 @@ from dhsdk.errors import BundleError
 
 JPEG_QUALITY = 93
 DEFAULT_CACHE_MB = 1536
+_PRELOADING: "weakref.WeakSet[FrameStore]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_preloads() -> None:
+    """Let running preloads finish their current frame and join them before the interpreter
+    tears down: a thread still inside the JPEG decoder at exit aborts the process."""
+    for store in list(_PRELOADING):
+        store.stop_preload()
 
 
 class FrameStoreWriter:
@@ -84,6 +95,7 @@ class FrameStore:
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._preloader: threading.Thread | None = None
+        self._stop_preload = threading.Event()
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -128,9 +140,24 @@ class FrameStore:
             thread = self._preloader
             if thread is None or not thread.is_alive():
                 missing = [i for i in wanted if i not in self._cache]
-                thread = threading.Thread(target=lambda: [self[i] for i in missing], name="dhsdk-preload",
+                thread = threading.Thread(target=self._decode_all, args=(missing,), name="dhsdk-preload",
                                           daemon=True)
+                self._stop_preload.clear()
                 thread.start()
                 self._preloader = thread
+                _PRELOADING.add(self)
         if wait:
+            thread.join()
+
+    def _decode_all(self, indices: list[int]) -> None:
+        for i in indices:
+            if self._stop_preload.is_set():
+                return
+            self[i]
+
+    def stop_preload(self) -> None:
+        """Stop a running preload after its current frame and wait for it."""
+        self._stop_preload.set()
+        thread = self._preloader
+        if thread is not None and thread is not threading.current_thread():
             thread.join()

@@ -101,7 +101,16 @@ def test_preload_fills_the_cache(store_files):
     store.preload(range(20, 25))            # in the background ...
     store.preload(range(20, 25), wait=True)  # ... and a second call joins it rather than decoding twice
     assert set(range(20, 25)) <= set(store._cache)
-    assert not any(t.name == "dhsdk-preload" for t in threading.enumerate())
+    assert not store._preloader.is_alive()
+
+
+def test_stop_preload_joins_the_worker(store_files):
+    """What the exit hook relies on: stop_preload() returns with the worker finished."""
+    path, offsets, _ = store_files
+    store = FrameStore(path, offsets, (SIZE[1], SIZE[0]))
+    store.preload(range(len(store)))
+    store.stop_preload()
+    assert not store._preloader.is_alive()
 
 
 def test_concurrent_reads(store_files):
