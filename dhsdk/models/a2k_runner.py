@@ -15,6 +15,7 @@ import numpy as np
 from dhsdk.audio.load import SAMPLE_RATE
 from dhsdk.audio.mel import HOP, N_MELS, LogMel, log_mel, silence_value
 from dhsdk.errors import BundleError, InputError
+from dhsdk.runtime.ort import session_from_onnx
 
 PAST, FUTURE = 20, 8          # must match dhsdk.models.a2k
 WINDOW = PAST + 1 + FUTURE
@@ -75,9 +76,7 @@ class A2K:
         providers = ["CPUExecutionProvider"]
         if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        return cls(ort.InferenceSession(str(path), sess_options=opts, providers=providers))
+        return cls(session_from_onnx(path, providers, intra_op_threads=1)())
 
     def infer(self, windows: np.ndarray) -> np.ndarray:
         """(B, 80, WINDOW) float32 log-mel windows -> (B, 40, 2) float32 deltas."""

@@ -32,6 +32,10 @@ def session_from_onnx(model: ModelSource, providers: list[str] | None = None,
         model: path to a ``.onnx`` file, or its serialized bytes.
         providers: ONNX Runtime execution providers; CPU when None.
         intra_op_threads: threads per session; ORT's default (all cores) when None.
+
+    The session's worker threads do not spin between runs: in the pipeline an inference is
+    followed at once by the native kernels (OpenMP) and the encoder's threads, which spinning
+    ORT workers would starve on a small machine.
     """
 
     def load() -> Any:
@@ -40,6 +44,7 @@ def session_from_onnx(model: ModelSource, providers: list[str] | None = None,
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             opts.intra_op_num_threads = intra_op_threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         src = model if isinstance(model, bytes) else os.fspath(model)
         return ort.InferenceSession(src, sess_options=opts, providers=providers or ["CPUExecutionProvider"])
 
