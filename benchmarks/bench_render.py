@@ -57,7 +57,7 @@ def main() -> None:
     from dhsdk.bench.stages import Context
 
     sizes = [_size(s) for s in args.sizes.split(",")]
-    avatar, desc = load_avatar(args.avatar, sizes[0])
+    avatar, desc = load_avatar(args.avatar)
     avatar.preload(wait=True)
     pcm = speech(args.seconds)
     silence = np.zeros_like(pcm)

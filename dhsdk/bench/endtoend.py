@@ -1,15 +1,13 @@
 """End-to-end runs of ``dhsdk bench``, one mouth model at a time: offline real-time factor, live
 latency, single-stream capacity, and the most concurrent streams held at 25 and 30 fps.
 
-The avatar is the bundled one (``Avatar.default()``), a directory (``--avatar DIR``), or, when
-:mod:`dhsdk.avatar` is not installed, a :class:`~dhsdk.bench.synthetic.SyntheticAvatar` of the
-requested size (recorded in the results with the reason). The UNet mouth models are the
+The avatar is the bundled one (``Avatar.default()``) or a directory (``--avatar DIR``), its
+frames fitted to the requested output size. The UNet mouth models are the
 random-weight exports of :func:`dhsdk.bench.mouth.export_unet` (speed does not depend on the
 weights), so every avatar can be timed with every model.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -46,28 +44,17 @@ class _WithMouthModel:
         return getattr(self._avatar, name)
 
 
-def load_avatar(path: str | None, size: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
+def load_avatar(path: str | None) -> tuple[Any, dict[str, Any]]:
     """The avatar to run, and its description for the results.
 
     Args:
         path: an avatar directory, or None for the bundled default.
-        size: (width, height) of the synthetic avatar used when no avatar module is installed.
 
     Raises:
-        dhsdk.errors.InputError/BundleError: ``path`` was given and cannot be loaded.
+        dhsdk.errors.BundleError: ``path`` cannot be loaded.
     """
-    try:
-        from dhsdk.avatar import Avatar
-    except ImportError as e:
-        if path is not None:
-            from dhsdk.errors import InputError
+    from dhsdk.avatar import Avatar
 
-            raise InputError(f"--avatar {path}: this dhsdk has no avatar module ({e})") from e
-        from dhsdk.bench.synthetic import SyntheticAvatar
-
-        avatar = SyntheticAvatar(*size)
-        return avatar, {"kind": "synthetic", "path": avatar.path,
-                        "reason": f"dhsdk.avatar not available ({e}): procedural avatar of the same size"}
     avatar = Avatar.default() if path is None else Avatar.load(path)
     return avatar, {"kind": "bundled" if path is None else "directory", "path": str(avatar.path)}
 
@@ -87,18 +74,9 @@ def lipsync_factory(ctx: Context, avatar: Any, mouth: str) -> Callable[[], Any]:
 
 
 def offline(make: Callable[[], Any], ctx: Context, seconds: float) -> dict[str, Any]:
-    """Render ``seconds`` of speech to an mp4 (or, without the file sink, to frames)."""
+    """Render ``seconds`` of speech to an H.264 + AAC mp4 (encoding included)."""
     sync = make()
     pcm = live.speech(seconds)
-    try:
-        from dhsdk.sinks.file import FileSink  # noqa: F401  (LipSync.render needs it)
-    except ImportError as e:
-        start = time.perf_counter()
-        frames = sum(1 for _ in sync.speak(pcm, size=ctx.size))
-        wall = time.perf_counter() - start
-        return {"frames": frames, "seconds": seconds, "wall_s": wall, "fps": frames / wall,
-                "realtime_factor": seconds / wall, "encoded": False,
-                "note": f"encode excluded: {e}"}
     summary = sync.render(pcm, ctx.workdir / "offline.mp4", size=ctx.size, show_progress=False)
     return {"frames": summary.frames, "seconds": summary.duration, "wall_s": summary.wall_time,
             "fps": summary.fps, "realtime_factor": summary.realtime_factor, "encoded": True}

@@ -33,7 +33,7 @@ class Config:
 
     Attributes:
         device: ``"cpu" | "cuda" | "auto"``.
-        avatar: avatar directory; the bundled avatar (or a synthetic one) when None.
+        avatar: avatar directory; the bundled avatar when None.
         streams: concurrent-stream counts to try.
         mouths: mouth models (subset of :data:`MOUTHS`).
         size: output (width, height).
@@ -76,7 +76,7 @@ def run(config: Config) -> dict[str, Any]:
         "stages": {}, "end_to_end": {}, "samples": {},
     }
     # Load the avatar first: a bad --avatar fails before minutes of stages, not after.
-    avatar = endtoend.load_avatar(config.avatar, config.size) if config.end_to_end else None
+    avatar = endtoend.load_avatar(config.avatar) if config.end_to_end else None
     try:
         for name in config.stages:
             _log(f"stage {name} ...")
