@@ -153,3 +153,14 @@ def write_manifest(path: str | os.PathLike, manifest: dict[str, Any]) -> None:
     """Write ``manifest.json`` (format and schema version filled in)."""
     manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **manifest}
     (Path(path) / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def update_manifest(path: str | os.PathLike, **entries: Any) -> dict[str, Any]:
+    """Add or replace top-level ``entries`` of the bundle's manifest, atomically (trainers record
+    the models they wrote into the bundle this way); returns the new manifest."""
+    from dhsdk.atomic import atomic_file
+
+    manifest = {**read_manifest(path), **entries}
+    with atomic_file(Path(path) / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return manifest

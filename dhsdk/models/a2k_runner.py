@@ -23,7 +23,9 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "assets" / "a2k" / "a2k.onn
 _BATCH = 1024
 
 
-def _centre(t: np.ndarray, fps: float) -> np.ndarray:
+def mel_centre(t: np.ndarray, fps: float) -> np.ndarray:
+    """Mel frame (100 per second) at the start of video frame(s) ``t`` at ``fps``: the centre of
+    the window a2k reads for that frame (int64, like ``t``)."""
     return np.floor(np.asarray(t, np.float64) * (SAMPLE_RATE / HOP) / fps + 1e-9).astype(np.int64)
 
 
@@ -69,9 +71,11 @@ class A2K:
         """
         from dhsdk._optional import require
 
+        fix = ("reinstall dhsdk or regenerate it with `dhsdk train a2k`" if path is None else
+               "check the path; an avatar's a2k_model is made by `dhsdk train a2k-adapt --avatar DIR`")
         path = Path(path) if path is not None else DEFAULT_PATH
         if not path.is_file():
-            raise BundleError(f"a2k model not found at {path}: reinstall dhsdk or regenerate with `dhsdk train a2k`")
+            raise BundleError(f"a2k model not found at {path}: {fix}")
         ort = require("onnxruntime")
         providers = ["CPUExecutionProvider"]
         if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
@@ -99,7 +103,7 @@ class A2K:
         _check_fps(fps)
         pcm16k = np.asarray(pcm16k, np.float32).reshape(-1)
         t = np.arange(frame_count(len(pcm16k), fps))
-        return self.infer(mel_windows(log_mel(pcm16k), 0, _centre(t, fps)))
+        return self.infer(mel_windows(log_mel(pcm16k), 0, mel_centre(t, fps)))
 
     def stream(self, fps: float) -> "A2KStream":
         """A streaming predictor at ``fps``; see :class:`A2KStream`."""
@@ -135,7 +139,7 @@ class A2KStream:
         have = self._first + len(self._frames)
         end = frame_count(self._samples, self.fps)
         t = self._next
-        while t < end and _centre(t, self.fps) + FUTURE < have:
+        while t < end and mel_centre(t, self.fps) + FUTURE < have:
             t += 1
         return self._emit(t)
 
@@ -151,10 +155,10 @@ class A2KStream:
             self._frames = np.concatenate([self._frames, mel])
 
     def _emit(self, end: int) -> np.ndarray:
-        centres = _centre(np.arange(self._next, end), self.fps)
+        centres = mel_centre(np.arange(self._next, end), self.fps)
         out = self.model.infer(mel_windows(self._frames, self._first, centres))
         self._next = max(end, self._next)
-        keep_from = int(_centre(self._next, self.fps)) - PAST
+        keep_from = int(mel_centre(self._next, self.fps)) - PAST
         drop = max(0, keep_from - self._first)
         self._frames, self._first = self._frames[drop:], self._first + drop
         return out

@@ -49,7 +49,7 @@ from dhsdk.audio import SAMPLE_RATE, log_mel
 from dhsdk.errors import InputError
 from dhsdk.geometry import mouth_opening, mouth_width
 from dhsdk.models import lipshape
-from dhsdk.models.a2k_runner import DEFAULT_PATH, FUTURE, PAST, _centre, frame_count, mel_windows
+from dhsdk.models.a2k_runner import DEFAULT_PATH, FUTURE, PAST, frame_count, mel_centre, mel_windows
 from dhsdk.pipeline.activity import frame_energy_db, speech_activity
 from dhsdk.train.a2k_data import augment
 
@@ -181,7 +181,7 @@ def measure_clip(video: str | Path, neutral: np.ndarray | None = None, seed: int
     deltas = (track.canonical_lips[:n] - neutral).astype(np.float32)
     rng = np.random.default_rng(seed)
     mels = [log_mel(pcm)] + [log_mel(augment(pcm, rng)) for _ in range(AUGMENTED)]
-    return Clip(path, fps, mels, _centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech)
+    return Clip(path, fps, mels, mel_centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech)
 
 
 def split(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
@@ -366,10 +366,6 @@ def adapt_video(video: str | Path, opts: AdaptOptions = AdaptOptions(), out: str
     Returns:
         (the written ONNX path, the report of :func:`adapt`).
     """
-    import json
-
-    from dhsdk.atomic import atomic_file
-
     if out is not None and avatar is not None:
         raise InputError("give either an output path or an avatar bundle to write the adapted a2k into, not both")
     neutral = None
@@ -382,11 +378,9 @@ def adapt_video(video: str | Path, opts: AdaptOptions = AdaptOptions(), out: str
     clip = measure_clip(video, neutral, opts.seed, show_progress)
     report = adapt(clip, out, opts)
     if avatar is not None:
-        from dhsdk.avatar.bundle import MANIFEST, read_manifest
+        from dhsdk.avatar.bundle import update_manifest
 
-        manifest = {**read_manifest(avatar), "a2k_model": A2K_FILE, "a2k_metrics": report}
-        with atomic_file(Path(avatar) / MANIFEST) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        update_manifest(avatar, a2k_model=A2K_FILE, a2k_metrics=report)
     return out, report
 
 

@@ -180,9 +180,7 @@ def train_for_avatar(avatar, opts: TrainOptions) -> tuple[Path, dict]:
     Returns:
         (path of the written ONNX, metrics of :func:`train`).
     """
-    import json
-
-    from dhsdk.atomic import atomic_file
+    from dhsdk.avatar.bundle import update_manifest
     from dhsdk.models.inpaint import export_onnx
     from dhsdk.train.mouth_data import clip_from_avatar
 
@@ -191,8 +189,5 @@ def train_for_avatar(avatar, opts: TrainOptions) -> tuple[Path, dict]:
     model, metrics = train(crops, lips, mask, opts, ckpt_path=bundle / f"mouth_{opts.config}.ckpt")
     onnx_path = bundle / f"mouth_{opts.config}.onnx"
     export_onnx(model, onnx_path)
-    manifest = {**dict(avatar.manifest), "mouth_model": onnx_path.name,
-                "mouth_metrics": {k: float(v) for k, v in metrics.items()}}
-    with atomic_file(bundle / "manifest.json") as tmp:
-        Path(tmp).write_text(json.dumps(manifest, indent=2))
+    update_manifest(bundle, mouth_model=onnx_path.name, mouth_metrics={k: float(v) for k, v in metrics.items()})
     return onnx_path, metrics

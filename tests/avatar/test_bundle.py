@@ -208,3 +208,15 @@ def test_write_manifest_stamps_format_and_schema(tmp_path):
     bundle.write_manifest(tmp_path, {"fps": 25.0})
     m = json.loads((tmp_path / bundle.MANIFEST).read_text())
     assert m["format"] == bundle.FORMAT and m["schema_version"] == bundle.SCHEMA_VERSION and m["fps"] == 25.0
+
+
+def test_update_manifest_adds_entries_and_keeps_the_rest(copy):
+    from dhsdk.avatar.bundle import update_manifest
+
+    before = bundle.read_manifest(copy)
+    update_manifest(copy, mouth_model="mouth_lite.onnx", mouth_metrics={"val_psnr": 30.5})
+    after = bundle.read_manifest(copy)
+    assert after["mouth_model"] == "mouth_lite.onnx" and after["mouth_metrics"] == {"val_psnr": 30.5}
+    assert {k: v for k, v in after.items() if k not in ("mouth_model", "mouth_metrics")} == \
+        {k: v for k, v in before.items() if k not in ("mouth_model", "mouth_metrics")}
+    assert sorted(p.name for p in copy.iterdir() if p.name.startswith(".")) == []   # no temp file left
