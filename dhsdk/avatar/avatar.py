@@ -18,7 +18,7 @@ import numpy as np
 from dhsdk.avatar import bundle, mouth_region
 from dhsdk.avatar.framestore import DEFAULT_CACHE_MB, FrameStore
 from dhsdk.avatar.idle import IdleLoop
-from dhsdk.geometry import apply_affine, compose_affine, invert_affine
+from dhsdk.geometry import apply_affine, invert_affine
 
 
 class Avatar:
@@ -117,7 +117,7 @@ class Avatar:
         """(N, 2, 3) float32 crop -> frame affine of every base frame (the mouth ROI), read-only."""
         def build() -> np.ndarray:
             to_crop = self.canonical_to_crop(size)
-            return np.stack([invert_affine(compose_affine(to_crop, m)) for m in self.to_canonical]).astype(np.float32)
+            return np.stack([mouth_region.crop_to_frame(to_crop, m) for m in self.to_canonical]).astype(np.float32)
 
         return self._cached(("crop_affine", int(size)), build)
 
@@ -143,7 +143,7 @@ class Avatar:
         if bgr is None:
             raise BundleError(f"{file} is missing or damaged: create the avatar again")
         lips, to_canonical = self._reference
-        affine = invert_affine(compose_affine(self.canonical_to_crop(size), to_canonical))
+        affine = mouth_region.crop_to_frame(self.canonical_to_crop(size), to_canonical)
         image = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         crop = kernels.crop(image, affine[None].astype(np.float32), size, border="replicate")[0]
         return crop, apply_affine(invert_affine(affine), lips).astype(np.float32)

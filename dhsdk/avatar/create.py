@@ -53,12 +53,12 @@ def review_material(source: str | os.PathLike, show_progress: bool = True,
 
 def _roi_corners(centre: np.ndarray, to_canonical: np.ndarray, size: int = 256) -> np.ndarray:
     """(N, 4, 2) frame-pixel corners of the mouth crop centred at canonical ``centre``, per frame."""
-    from dhsdk.geometry import apply_affine, compose_affine, invert_affine
+    from dhsdk.geometry import apply_affine
 
     to_crop = mouth_region.canonical_to_crop(centre, size)
     s = size - 1
     corners = np.array([[0, 0], [s, 0], [s, s], [0, s]], np.float64)
-    return np.stack([apply_affine(invert_affine(compose_affine(to_crop, m)), corners) for m in to_canonical])
+    return np.stack([apply_affine(mouth_region.crop_to_frame(to_crop, m), corners) for m in to_canonical])
 
 
 def _most_open_frame(tmp: Path, offsets: np.ndarray, analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:

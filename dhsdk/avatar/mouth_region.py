@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dhsdk.geometry import apply_affine
+from dhsdk.geometry import apply_affine, compose_affine, invert_affine
 
 CROP_EXTENT = 1.7     # crop side, canonical units
 CROP_DROP = 0.08      # crop centre below the neutral mouth centre, canonical units
@@ -34,6 +34,12 @@ def canonical_to_crop(centre: np.ndarray, size: int, extent: float = CROP_EXTENT
     s = size / float(extent)
     cx, cy = float(centre[0]), float(centre[1])
     return np.array([[s, 0.0, (size - 1) / 2 - s * cx], [0.0, s, (size - 1) / 2 - s * cy]])
+
+
+def crop_to_frame(to_crop: np.ndarray, to_canonical: np.ndarray) -> np.ndarray:
+    """(2, 3) float64 crop pixels -> frame pixels for one frame, from the avatar's fixed
+    canonical -> crop map and that frame's image -> canonical similarity."""
+    return invert_affine(compose_affine(to_crop, to_canonical))
 
 
 def mouth_mask(lower_face: np.ndarray, to_crop: np.ndarray, size: int, extent: float = CROP_EXTENT) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from dhsdk.avatar.analyze import Analysis, FrameMeasures, measure_frame
+from dhsdk.avatar.analyze import THUMB_PX, Analysis, FrameMeasures, measure_frame
 from dhsdk.avatar.face import FaceDetector, FaceMesh478, face_crop
 from dhsdk.avatar.material import ANALYSIS_MAX_SIDE, Material, fit_long_side
 from dhsdk.avatar.track import moved_track
@@ -66,7 +66,7 @@ def close_mouth(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.n
     from dhsdk import kernels
     from dhsdk.avatar import mouth_region
     from dhsdk.avatar.track import LOWER_FACE_IDS
-    from dhsdk.geometry import LIP_IDS, apply_affine, compose_affine, image_to_canonical, invert_affine, mouth_opening
+    from dhsdk.geometry import LIP_IDS, apply_affine, image_to_canonical, invert_affine, mouth_opening
     from dhsdk.render.smoothing import scale_opening
     from dhsdk.render.warp import WarpRenderer
 
@@ -79,7 +79,7 @@ def close_mouth(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.n
     size = CLOSE_CROP
     to_crop = mouth_region.canonical_to_crop(mouth_region.crop_centre(closed), size)
     mask = mouth_region.mouth_mask(apply_affine(to_canonical, points[list(LOWER_FACE_IDS)]), to_crop, size)
-    affine = invert_affine(compose_affine(to_crop, to_canonical)).astype(np.float32)
+    affine = mouth_region.crop_to_frame(to_crop, to_canonical).astype(np.float32)
     crop = kernels.crop(out, affine[None], size, border="replicate")[0]
     src = apply_affine(to_crop, lips).astype(np.float32)
     dst = apply_affine(to_crop, closed).astype(np.float32)
@@ -112,7 +112,7 @@ def analyze_photo(material: Material, on_frame: Callable[[np.ndarray], None] | N
             points = mesh.landmarks_in(small, face_crop(boxes[0], small.shape))
     measures = FrameMeasures()
     measure_frame(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), points, measures)
-    thumb_scale = min(1.0, 240 / h)
+    thumb_scale = min(1.0, THUMB_PX / h)
     thumbs = [(0, cv2.resize(image, None, fx=thumb_scale, fy=thumb_scale, interpolation=cv2.INTER_AREA))]
     track, reference = None, None
     if points is not None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from dhsdk.avatar.analyze import Analysis
+from dhsdk.avatar.track import anchor_jitter
 from dhsdk.geometry import mouth_opening
 
 # (warn below, fail below) unless noted; units in the names.
@@ -310,10 +311,9 @@ def _mouth_checks(a: Analysis) -> list[Check]:
         out.append(Check("head_pose", _grade(yaw, 15.0, 30.0, higher_is_better=False), yaw, "<= 15 deg",
                          f"head turned {yaw:.0f} deg from frontal", "use a frontal photo"))
     if video and track.found.sum() > 3:
-        raw = track.raw[track.found][:, [33, 133, 362, 263, 168, 1]].astype(np.float64)
-        eye = np.median(np.linalg.norm(raw[:, 3] - raw[:, 0], axis=1)) / 1.44
-        acc = raw[2:] - 2 * raw[1:-1] + raw[:-2]
-        jit = float(np.sqrt((acc ** 2).sum(-1).mean()) / max(eye, 1e-6))
+        raw = track.raw[track.found].astype(np.float64)
+        # outer eye corners are 1.44 eye distances apart in the canonical frame
+        jit = anchor_jitter(raw, float(np.median(np.linalg.norm(raw[:, 263] - raw[:, 33], axis=1))) / 1.44)
         out.append(Check("jitter", _grade(jit, *JITTER, higher_is_better=False), jit,
                          f"<= {JITTER[0]:g} eye distances", f"tracked face shakes by {jit:.4f} eye distances per frame",
                          "use a tripod; avoid fast head movement"))

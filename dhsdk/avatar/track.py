@@ -65,16 +65,8 @@ class FaceTrack:
         return 1.0 / np.sqrt(np.abs(np.linalg.det(self.to_canonical[:, :, :2])))
 
     def jitter(self) -> float:
-        """Tracker jitter: RMS second difference of the anchor points, in canonical units.
-
-        A still head gives ~0; smooth motion at constant speed gives ~0 too; noise from frame
-        to frame shows up fully.
-        """
-        anchors = self.landmarks[:, list(ANCHOR_IDS)].astype(np.float64)
-        if len(anchors) < 3:
-            return 0.0
-        acc = anchors[2:] - 2 * anchors[1:-1] + anchors[:-2]
-        return float(np.sqrt((acc ** 2).sum(-1).mean()) / np.median(self.eye_distance))
+        """Jitter of the smoothed track (:func:`anchor_jitter` of its landmarks), eye distances."""
+        return anchor_jitter(self.landmarks, float(np.median(self.eye_distance)))
 
     def lower_face_canonical(self) -> np.ndarray:
         """(P, 2) float64 median lower-face polygon in the canonical frame (see LOWER_FACE_IDS)."""
@@ -98,6 +90,23 @@ class FaceTrack:
         (a held smile makes a poor neutral mouth)."""
         width = mouth_width(self.canonical_lips)
         return float(np.mean(width > 1.12 * np.percentile(width, 25)))
+
+
+def anchor_jitter(landmarks: np.ndarray, eye_px: float) -> float:
+    """Tracker jitter: RMS second difference of the alignment anchors over frames, in eye distances.
+
+    A still head gives ~0 and so does smooth motion at constant speed; noise from frame to
+    frame shows up fully.
+
+    Args:
+        landmarks: (N, 478, 2) face mesh per frame, pixels.
+        eye_px: pixels per eye distance (the canonical unit).
+    """
+    anchors = np.asarray(landmarks, np.float64)[:, list(ANCHOR_IDS)]
+    if len(anchors) < 3:
+        return 0.0
+    acc = anchors[2:] - 2 * anchors[1:-1] + anchors[:-2]
+    return float(np.sqrt((acc ** 2).sum(-1).mean()) / max(eye_px, 1e-6))
 
 
 def geometry_from_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

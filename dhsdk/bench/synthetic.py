@@ -78,9 +78,9 @@ class SyntheticAvatar:
 
     def canonical_to_crop(self, size: int) -> np.ndarray:
         """(2, 3) canonical -> S x S mouth-crop pixels (fixed per avatar)."""
-        scale = size / CROP_EXTENT
-        return np.array([[scale, 0.0, (size - 1) / 2 - scale * CROP_CENTRE[0]],
-                         [0.0, scale, (size - 1) / 2 - scale * CROP_CENTRE[1]]])
+        from dhsdk.avatar.mouth_region import canonical_to_crop
+
+        return canonical_to_crop(CROP_CENTRE, size, CROP_EXTENT)
 
     def crop_affine(self, size: int) -> np.ndarray:
         """(N, 2, 3) float32 crop -> frame affine of every base frame."""
