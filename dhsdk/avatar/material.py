@@ -20,7 +20,6 @@ import numpy as np
 
 from dhsdk.errors import InputError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 ANALYSIS_MAX_SIDE = 1920   # frames above this long side are downscaled for analysis
 IMAGE_BACKGROUND = 255     # alpha images are composited over white
