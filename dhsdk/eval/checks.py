@@ -209,6 +209,8 @@ class SyncGroup(CheckGroup):
     def measure(self, clip: EvalClip) -> dict[str, Any]:
         if clip.envelope is None:
             return {"_skip": "no audio track"}
+        if not (clip.envelope.activity > 0).any():
+            return {"_skip": "no speech in the soundtrack"}
         t = clip.track
         curve = av_offset_curve(t.opening, clip.envelope.envelope, t.fps, t.found)
         return {"av_offset_ms": curve.best_ms, "av_corr": curve.peak, "av_at_edge": curve.at_edge,
@@ -228,8 +230,8 @@ class SyncGroup(CheckGroup):
         lag, r = m["av_offset_ms"], m["av_corr"]
         limit = f"|offset| <= {AV_OFFSET_MS[0]:g} ms"
         if not np.isfinite(lag):
-            return [Check("av_offset", "warn", None, limit, "cannot be measured: no speech, or the mouth never moves",
-                          "render speech with pauses; a still mouth has no timing")]
+            return [Check("av_offset", "warn", None, limit, "cannot be measured: the mouth never moves while there "
+                          "is speech", "check that the renderer drives the mouth (a still mouth has no timing)")]
         side = "audio leads" if lag > 0 else "audio lags"
         words = f"{_lag_words(lag, 'the mouth', 'the sound', m['av_at_edge'])} ({side}; r = {r:.2f})"
         if r < MIN_AV_CORR:

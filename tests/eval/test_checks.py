@@ -67,6 +67,10 @@ def test_no_audio_and_no_reference_skip():
     t.envelope = None
     assert {c.status for c in ck.MouthGroup().grade(ck.MouthGroup().measure(t))} == {"skip"}
     assert ck.SyncGroup().grade(ck.SyncGroup().measure(t))[0].status == "skip"
+    quiet = clip(np.zeros(30), np.ones(30, bool))
+    assert ck.SyncGroup().grade(ck.SyncGroup().measure(quiet))[0].reason == "no speech in the soundtrack"
+    still = clip(np.zeros(30), np.arange(30) < 10)                  # speech, but the mouth never moves
+    assert ck.SyncGroup().grade(ck.SyncGroup().measure(still))[0].status == "warn"
     ref = ck.ReferenceGroup()
     assert [c.status for c in ref.grade(ref.measure(t))] == ["skip", "skip"]
     assert [c.status for c in ref.grade(ref.pool([ref.measure(t)]))] == ["skip", "skip"]

@@ -93,6 +93,7 @@ def test_tts_render_desync_is_flagged(tts_render, tts_desynced):
     assert _offset(tts_desynced[-SHIFT_S]).status == "fail"     # audio ahead of the lips: the worse case
 
 
+@pytest.mark.slow
 def test_real_speech_render_desync_is_flagged(shared_data, avatar_dir, eval_dir):
     """Real English speech (eng.wav, 2.4-8.4 s: a pause, then talk) rendered, then desynced."""
     from dhsdk.audio import load_audio

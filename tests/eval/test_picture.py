@@ -51,15 +51,14 @@ def test_measures_see_blur_and_a_hard_seam(avatar):
     assert picture.measure(dark, parts, lips)[0] == pytest.approx(picture.measure(grey, parts, lips)[0], rel=0.35)
 
 
-def _degrade(src, dst, avatar):
-    """Re-encode ``src`` with the re-rendered region blurred and brightened with a hard edge."""
+def _degrade(track, dst, avatar):
+    """Re-encode the tracked video with the re-rendered region blurred and brightened with a hard edge."""
     import av
     import cv2
 
     from dhsdk.avatar import mouth_region
-    from dhsdk.eval.lipsync import mouth_track
 
-    track = mouth_track(src)
+    src = track.path
     size = 128
     mask = (avatar.mouth_mask(size) > 0.5).astype(np.uint8)
     to_crop = avatar.canonical_to_crop(size)
@@ -80,15 +79,18 @@ def _degrade(src, dst, avatar):
     return mux_audio_from(dst, src)
 
 
+@pytest.mark.slow
 def test_a_degraded_render_is_flagged(tts_render, avatar, eval_dir):
     from dhsdk.eval.evaluate import evaluate
+    from dhsdk.eval.lipsync import mouth_track
 
     groups = [ck.PictureGroup()]
-    clean = evaluate(tts_render, avatar=avatar, groups=groups)
+    track = mouth_track(tts_render)
+    clean = evaluate(track, avatar=avatar, groups=groups)
     assert clean.check("sharpness").status == "pass" and clean.check("seam").status == "pass", clean.text()
-    bad = evaluate(_degrade(tts_render, eval_dir / "degraded.mp4", avatar), avatar=avatar, groups=groups)
+    bad = evaluate(_degrade(track, eval_dir / "degraded.mp4", avatar), avatar=avatar, groups=groups)
     assert bad.check("sharpness").status in ("warn", "fail"), bad.text()
     assert bad.check("seam").status in ("warn", "fail"), bad.text()
     assert bad.metrics["sharpness_ratio"] < 0.7 * clean.metrics["sharpness_ratio"]
     assert bad.metrics["seam_ratio"] > 1.2 * clean.metrics["seam_ratio"]
-    assert evaluate(tts_render, groups=groups).check("sharpness").status == "skip"   # no avatar: nothing to compare
+    assert evaluate(track, groups=groups).check("sharpness").status == "skip"   # no avatar: nothing to compare
