@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "engines": ("dhsdk.engines.cli", "build, list and clean TensorRT engines (GPU)"),
     "train": ("dhsdk.train.cli", "train the project's models (a2k) and regenerate shipped weights"),
     "bench": ("dhsdk.bench.cli", "benchmark every stage and the live pipeline; compare two runs"),
+    "eval": ("dhsdk.eval.cli", "judge output videos by numbers: lip-sync, closure, sharpness, seams; exit 1 on a failure"),
 }
 
 
