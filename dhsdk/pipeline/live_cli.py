@@ -162,6 +162,39 @@ def play(stream: Any, group: Any, feeder: Feeder | None, duration: float | None,
     return time.perf_counter() - t0
 
 
+def stream_input(args: argparse.Namespace, sync: Any, group: Any, stop: Any, pcm: Any, tts: Any,
+                 sd: Any) -> tuple[Any, float]:
+    """Run a real-time stream of ``sync`` fed by the input (``pcm``, else ``tts`` lines from stdin,
+    else the microphone through ``sd``) into ``group`` until :func:`play` ends it.
+
+    Returns:
+        (the stream's metrics, seconds played).
+    """
+    from dhsdk.pipeline.stream import Stream
+
+    done, mic = threading.Event(), None
+    with Stream(sync, realtime=True, vad=args.vad, drift_s=0.5 if args.mic else None) as stream:
+        if pcm is not None:
+            feeder = Feeder(feed_pcm, stream, pcm, done)
+        elif tts is not None:
+            feeder = Feeder(feed_text, stream, sys.stdin, tts, done)
+        else:
+            feeder = None
+            mic = sd.InputStream(samplerate=16000, channels=1, dtype="float32",
+                                 callback=lambda data, *_: stream.push_audio(data[:, 0].copy()))
+            mic.start()
+        if feeder is not None:
+            feeder.start()
+        try:
+            elapsed = play(stream, group, feeder, args.duration, stop)
+        finally:
+            done.set()
+            if mic is not None:
+                mic.stop()
+                mic.close()
+    return stream.metrics, elapsed
+
+
 def run(args: argparse.Namespace) -> int:
     from dhsdk.sinks.group import check_spec
 
@@ -181,7 +214,6 @@ def run(args: argparse.Namespace) -> int:
 
     from dhsdk.avatar import Avatar
     from dhsdk.pipeline.lipsync import LipSync
-    from dhsdk.pipeline.stream import Stream
     from dhsdk.sinks.group import conclude, live_outputs
 
     avatar = Avatar.default() if args.avatar == "default" else Avatar.load(args.avatar)
@@ -189,28 +221,8 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.sink:
         check_spec(spec, (avatar.width, avatar.height), avatar.fps, min(lengths) if lengths else None)
     sync = LipSync(avatar, mouth=args.mouth, device=args.device)
-    done, mic = threading.Event(), None
     with live_outputs(args.sink, None if args.sink_retry else args.sink_timeout) as (group, stop):
-        with Stream(sync, realtime=True, vad=args.vad, drift_s=0.5 if args.mic else None) as stream:
-            if pcm is not None:
-                feeder = Feeder(feed_pcm, stream, pcm, done)
-            elif tts is not None:
-                feeder = Feeder(feed_text, stream, sys.stdin, tts, done)
-            else:
-                feeder = None
-                mic = sd.InputStream(samplerate=16000, channels=1, dtype="float32",
-                                     callback=lambda data, *_: stream.push_audio(data[:, 0].copy()))
-                mic.start()
-            if feeder is not None:
-                feeder.start()
-            try:
-                elapsed = play(stream, group, feeder, args.duration, stop)
-            finally:
-                done.set()
-                if mic is not None:
-                    mic.stop()
-                    mic.close()
-    m = stream.metrics
+        m, elapsed = stream_input(args, sync, group, stop, pcm, tts, sd)
     if args.metrics:
         print(json.dumps(json_safe({**m.summary(), "sinks": group.summary()})))
     print(f"live: {m.frames} frames, {m.late} late, {m.repeated} repeated, {m.dropped} dropped, "
