@@ -1,7 +1,6 @@
 """RtmpSink against a real nginx-rtmp on loopback, read back from the server with PyAV."""
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time

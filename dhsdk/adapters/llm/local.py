@@ -75,7 +75,7 @@ class LocalLLM(LLM):
             j = self._faq_match(question)
             if j is not None:
                 return self._faq[j][1].a
-            return (f"这个问题我需要和团队确认一下，稍后回复您。" if zh else
+            return ("这个问题我需要和团队确认一下，稍后回复您。" if zh else
                     f"Good question! I don't have that detail for the {product.name} yet; our team will get back to you.")
         return self._field_answer(product, intent, zh)
 
