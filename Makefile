@@ -2,8 +2,10 @@
 #   make demo   install everything and render the demo clip on the bundled avatar
 #   make test   install everything and run the whole test suite
 # Everything is installed into the active Python (use a venv if you prefer: PYTHON=.venv/bin/python).
+# dhsdk runs as `$(PYTHON) -m dhsdk.cli`: the entry point of that interpreter, whatever is on PATH.
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
+DHSDK := $(PYTHON) -m dhsdk.cli
 BUILD_TOOLS := setuptools wheel pybind11 cmake ninja
 
 .PHONY: all deps system-deps build test demo bench clean obs-plugin
@@ -35,13 +37,13 @@ DEMO_TEXT ?= Hello everyone, welcome to our live room! This silk summer dress is
 
 demo: deps
 	mkdir -p out
-	dhsdk render --avatar default --text "$(DEMO_TEXT)" -o out/demo.mp4 --contact out/demo_contact.png
+	$(DHSDK) render --avatar default --text "$(DEMO_TEXT)" -o out/demo.mp4 --contact out/demo_contact.png
 	@echo "demo video:    $(CURDIR)/out/demo.mp4"
 	@echo "contact sheet: $(CURDIR)/out/demo_contact.png"
 
 # Every stage + end to end, with baselines: results/*.json, *.md and plots (~2-5 min on 2 cores).
 bench: deps
-	dhsdk bench --out results
+	$(DHSDK) bench --out results
 
 clean:
 	rm -rf build dist *.egg-info dhsdk/_C*.so out results

@@ -3,11 +3,17 @@
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; those modules import only argparse-level things at the top, so
 ``dhsdk --help`` stays fast and heavy imports happen inside ``run``.
+
+Failures a user can act on end with one line on stderr, no traceback: a bad argument (exit 2,
+from the parser), a :class:`~dhsdk.errors.DhsdkError` (its ``exit_code``: 2 for bad input, 1
+for a run that could not deliver), Ctrl-C, SIGTERM or SIGHUP (128 + the signal's number; see
+:mod:`dhsdk.signals`).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from dhsdk.errors import DhsdkError
@@ -26,10 +32,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dhsdk import __version__
 
-    parser = argparse.ArgumentParser(prog="dhsdk", description="Real-time lip-synced digital humans.")
+    parser = _Parser(prog="dhsdk", description="Real-time lip-synced digital humans.")
     parser.add_argument("--version", action="version", version=f"dhsdk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
@@ -41,19 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dhsdk import signals
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    previous = {s: signal.getsignal(s) for s in (*signals.STOP_SIGNALS, getattr(signal, "SIGXFSZ", None)) if s}
+    signals.install()
     try:
         return int(args._run(args) or 0)
     except DhsdkError as e:
         print(f"dhsdk {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"dhsdk {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return e.exit_code
+    except KeyboardInterrupt as e:
+        print(f"dhsdk {args.command}: {e or 'interrupted'}", file=sys.stderr)
+        return getattr(e, "exit_code", 130)
+    finally:
+        for s, handler in previous.items():
+            if handler is not None:
+                signal.signal(s, handler)
 
 
 if __name__ == "__main__":

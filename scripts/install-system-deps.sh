@@ -13,6 +13,7 @@ PACKAGES=(
   chromium          # headless browser for the BrowserSink tests
   libobs-dev        # builds the OBS source plugin (obs-plugin/)
   xvfb              # X server for libobs in the OBS plugin end-to-end test
+  fonts-wqy-microhei  # CJK glyphs in the review and contact sheets (4 MB; fonts-noto-cjk works too)
 )
 
 missing=()

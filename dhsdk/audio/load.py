@@ -1,8 +1,9 @@
 """Load speech from a file or an array into 16 kHz mono float32 PCM (PyAV decodes and resamples)."""
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -64,7 +65,13 @@ def resample(pcm: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
-def _decode(path: str) -> np.ndarray:
+@contextlib.contextmanager
+def _audio_stream(path: str) -> Iterator[tuple[Any, Any]]:
+    """``(container, first audio stream)`` of a media file, opened with PyAV.
+
+    Raises:
+        InputError: no such file, no audio stream, or FFmpeg cannot read it.
+    """
     import av
 
     if not os.path.isfile(path):
@@ -73,18 +80,36 @@ def _decode(path: str) -> np.ndarray:
         with av.open(path) as container:
             if not container.streams.audio:
                 raise InputError(f"{path} has no audio stream: give a file with speech in it")
-            stream = container.streams.audio[0]
-            # Planar float at the source layout, then a plain channel mean (swresample's downmix
-            # applies a -3 dB pan law, which would change the level of identical channels).
-            rs = av.AudioResampler(format="fltp", layout=stream.layout.name, rate=SAMPLE_RATE)
-            parts = []
-            for frame in container.decode(stream):
-                parts += [f.to_ndarray().mean(axis=0) for f in rs.resample(frame)]
-            parts += [f.to_ndarray().mean(axis=0) for f in rs.resample(None)]
+            yield container, container.streams.audio[0]
     except InputError:
         raise
     except Exception as exc:  # PyAV raises many FFmpeg error types
         raise InputError(f"cannot decode audio from {path} ({exc}): give wav, mp3, m4a, ogg or flac") from exc
+
+
+def audio_seconds(path: str | os.PathLike) -> float:
+    """Duration of a file's audio in seconds, from its header (nothing is decoded).
+
+    Raises:
+        InputError: see :func:`_audio_stream`.
+    """
+    with _audio_stream(os.fspath(path)) as (container, stream):
+        if stream.duration is not None and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        return (container.duration or 0) / 1e6
+
+
+def _decode(path: str) -> np.ndarray:
+    import av
+
+    with _audio_stream(path) as (container, stream):
+        # Planar float at the source layout, then a plain channel mean (swresample's downmix
+        # applies a -3 dB pan law, which would change the level of identical channels).
+        rs = av.AudioResampler(format="fltp", layout=stream.layout.name, rate=SAMPLE_RATE)
+        parts = []
+        for frame in container.decode(stream):
+            parts += [f.to_ndarray().mean(axis=0) for f in rs.resample(frame)]
+        parts += [f.to_ndarray().mean(axis=0) for f in rs.resample(None)]
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 

@@ -13,22 +13,19 @@ a detected box (:func:`face_crop`), where the face fills a third of the image.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from dhsdk._optional import require
+from dhsdk.quiet import QuietGraph  # mediapipe's start-up log lines stay off the terminal
 
 N_POINTS = 478
 TILE_PX = 512        # tile side of the small-face search (a 40 px face is ~15 px at BlazeFace's 192 px input)
 TILE_STRIDE = 320    # tiles overlap by 192 px, more than any face the whole-frame pass misses
 CROP_FACES = 3.0     # side of the mesh's crop around a detected face, in face-box heights
 
-# mediapipe logs through absl/glog to stderr; keep avatar creation output readable.
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _solutions() -> Any:
@@ -53,9 +50,9 @@ class FaceMesh478:
     """
 
     def __init__(self, static: bool = False, max_faces: int = 1, min_confidence: float = 0.5):
-        self._mesh = _solutions().face_mesh.FaceMesh(
+        self._mesh = QuietGraph(lambda: _solutions().face_mesh.FaceMesh(
             static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
-            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence))
 
     def all_landmarks(self, frame: np.ndarray) -> list[np.ndarray]:
         """Every face found: a list of (478, 2) float64 pixel coordinates (x right, y down)."""
@@ -155,8 +152,8 @@ class FaceDetector:
     """
 
     def __init__(self, min_confidence: float = 0.6):
-        self._det = _solutions().face_detection.FaceDetection(model_selection=1,
-                                                              min_detection_confidence=min_confidence)
+        self._det = QuietGraph(lambda: _solutions().face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_confidence))
 
     def detect(self, frame: np.ndarray) -> list[FaceBox]:
         """Faces in one RGB frame, largest first.

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dhsdk.atomic import atomic_file
+from dhsdk.fonts import use_sheet_fonts
 from dhsdk.avatar import review as rv
 from dhsdk.avatar.analyze import Analysis
 from dhsdk.geometry import LIP_IDS, mouth_opening
@@ -110,6 +111,7 @@ def save_review_sheet(path: str | Path, analysis: Analysis, report: rv.ReviewRep
     ax.set_title("\n".join(lines[:6]) or "every check passed", fontsize=7, loc="left")
     fig.suptitle(f"{Path(report.source).name}: review {report.verdict.upper()}", fontsize=11,
                  color={"fail": "red", "warn": "#b07000"}.get(report.verdict, "green"))
+    use_sheet_fonts(fig)   # CJK text (names, speech) renders, not boxes
     fig.tight_layout()
     path = Path(path)
     with atomic_file(path) as tmp:

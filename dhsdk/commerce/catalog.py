@@ -16,6 +16,7 @@ A YAML or JSON file::
         colors: [ivory, navy]
         material: 100% mulberry silk
         shipping: ships within 24 hours
+        ships_to: [United States, Canada]   # where it ships; "worldwide" for anywhere
         selling_points: [breathable silk, machine washable]
         offer: half price for the first 100 orders
         faq:
@@ -54,6 +55,7 @@ class Product:
     colors: list[str] = field(default_factory=list)
     material: str | None = None
     shipping: str | None = None
+    ships_to: list[str] = field(default_factory=list)
     selling_points: list[str] = field(default_factory=list)
     offer: str | None = None
     faq: list[FAQ] = field(default_factory=list)
@@ -61,7 +63,7 @@ class Product:
     def text(self) -> str:
         """Everything searchable about the product, for retrieval."""
         parts = [self.name, *self.aliases, *self.sizes, *self.colors, self.material or "", self.shipping or "",
-                 *self.selling_points, self.offer or ""]
+                 *self.ships_to, *self.selling_points, self.offer or ""]
         parts += [f"{f.q} {f.a}" for f in self.faq]
         return " ".join(parts)
 
@@ -132,7 +134,7 @@ def catalog_from_dict(data: Any, source: str = "catalogue") -> Catalog:
             if item.get("stock") is not None:
                 item["stock"] = int(item["stock"])
             item["faq"] = [FAQ(str(f["q"]), str(f["a"])) for f in item.get("faq") or []]
-            for key in ("aliases", "sizes", "colors", "selling_points"):
+            for key in ("aliases", "sizes", "colors", "ships_to", "selling_points"):
                 item[key] = [str(v) for v in item.get(key) or []]
         except (TypeError, ValueError, KeyError) as e:
             raise InputError(f"{where} ({raw['id']}) has a malformed field: {e}") from e

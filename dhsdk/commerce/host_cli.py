@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from dhsdk import cli_args
 from dhsdk.errors import InputError
 
 SAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "assets" / "commerce" / "sample_catalog.yaml"
@@ -23,8 +24,7 @@ _DRAIN_S = 0.5  # idle video after the last word, so the mouth closes before the
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--avatar", default="default", help="avatar bundle directory, or 'default'")
     p.add_argument("--catalog", help="products YAML/JSON (default: the bundled sample catalogue)")
-    p.add_argument("--sink", action="append", default=[], metavar="SPEC",
-                   help="where frames go, repeatable: file:out.mp4, rtmp://host/app/key, obs, browser:8080")
+    cli_args.add_sink_arguments(p, example="file:show.mp4")
     p.add_argument("--comments", action="append", default=[], metavar="SOURCE",
                    help="viewers' comments, repeatable: 'stdin', a file to tail, or http:[HOST:]PORT "
                         "(POST /comment {\"user\", \"text\"}); lines are 'user: text'")
@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("session")
     g.add_argument("--rules", help="more compliance rules (YAML), added to the defaults")
     g.add_argument("--loops", type=int, default=1, help="times through the catalogue (0 = until --duration or Ctrl-C)")
-    g.add_argument("--duration", type=float, help="stop after this many seconds")
+    g.add_argument("--duration", type=cli_args.positive("--duration"), help="stop after this many seconds")
     g.add_argument("--events", metavar="PATH", help="write the host's events as JSON lines here ('-' = stderr)")
     g.add_argument("--mouth", choices=["auto", "warp", "unet"], default="auto")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -88,11 +88,27 @@ def make_tts(args: argparse.Namespace) -> Any:
     return EspeakTTS(args.voice or "auto", rate_wpm=args.rate, pitch=args.pitch)
 
 
+def comment_address(spec: str) -> tuple[str, int]:
+    """(host, port) of an ``http:[HOST:]PORT`` comment source.
+
+    Raises:
+        InputError: no port, or a port above 65535 (0 picks a free one).
+    """
+    host, _, port = spec[5:].rpartition(":")
+    if not (port.isdigit() and int(port) <= 65535):
+        raise InputError(f"--comments {spec!r}: give http:PORT or http:HOST:PORT with a port up to 65535, "
+                         f"e.g. http:8090")
+    return host or "127.0.0.1", int(port)
+
+
 def open_comments(specs: list[str], queue: Any, stop: threading.Event) -> list[Any]:
     """Start a feed for every ``--comments`` source (stdin and file feeds end with ``stop``).
 
     Returns:
         the HTTP servers started (``server_address`` has the port; the caller shuts them down).
+
+    Raises:
+        InputError: a bad ``http:`` spec, or its address cannot be served (port in use).
     """
     from dhsdk.commerce import comments
 
@@ -101,10 +117,15 @@ def open_comments(specs: list[str], queue: Any, stop: threading.Event) -> list[A
         if spec == "stdin":
             comments.feed_from_stream(queue, sys.stdin, stop)
         elif spec.startswith("http:"):
-            host, _, port = spec[5:].rpartition(":")
-            if not port.isdigit():
-                raise InputError(f"--comments {spec!r}: give http:PORT or http:HOST:PORT, e.g. http:8090")
-            server = comments.serve_comments(queue, host or "127.0.0.1", int(port))
+            host, port = comment_address(spec)
+            try:
+                server = comments.serve_comments(queue, host, port)
+            except (OSError, OverflowError) as e:
+                for started in servers:
+                    started.shutdown()
+                    started.server_close()
+                raise InputError(f"--comments {spec!r}: cannot listen on {host}:{port}: {e} "
+                                 f"(choose another port)") from None
             print(f"host: comments at http://{server.server_address[0]}:{server.server_address[1]}/comment",
                   file=sys.stderr)
             servers.append(server)
@@ -148,16 +169,27 @@ def _event_writer(path: str | None, closing: contextlib.ExitStack) -> Callable[[
     return write
 
 
-def run_session(args: argparse.Namespace, show: Show, lipsync: Any, sinks: list[Any]) -> dict[str, Any]:
-    """Run the show on a ready :class:`~dhsdk.pipeline.lipsync.LipSync` into ``sinks``
+def run_session(args: argparse.Namespace, show: Show, lipsync: Any, out: Any, stop_request: Any = None) -> dict[str, Any]:
+    """Run the show on a ready :class:`~dhsdk.pipeline.lipsync.LipSync` into ``out``
     (everything :func:`run` does after loading the avatar and opening the sinks).
+
+    Args:
+        out: where frames go: anything with ``write(frame)``, e.g. a
+            :class:`~dhsdk.sinks.group.SinkGroup`.
+        stop_request: ends the show between two frames once set (``is_set()``: a
+            :class:`~dhsdk.signals.StopRequest` or a ``threading.Event``).
 
     Returns:
         counts of the session: sentences said/skipped/rewritten, comments answered and
-        cancelled, errors, the comment queue's counters and the stream's metrics.
+        cancelled, errors, the comment queue's counters, the stream's metrics and the seconds
+        it ran.
+
+    Raises:
+        the exception that ended the host's own thread (a bug, never a failing LLM or TTS).
     """
     from dhsdk.commerce.comments import CommentQueue
     from dhsdk.commerce.host import Host
+    from dhsdk.pipeline.live_cli import Feeder
     from dhsdk.pipeline.stream import Stream
 
     queue = CommentQueue()
@@ -170,17 +202,19 @@ def run_session(args: argparse.Namespace, show: Show, lipsync: Any, sinks: list[
         stream = closing.enter_context(Stream(lipsync, realtime=True))
         host = Host(show.catalog, show.tts, stream, llm=show.llm, comments=queue, compliance=show.compliance,
                     scripted_by_llm=show.scripted_by_llm, on_event=_event_writer(args.events, closing))
-        runner = threading.Thread(target=host.run, args=(args.loops,), name="dhsdk-host", daemon=True)
+        runner = Feeder(host.run, args.loops)
         runner.start()
         closing.callback(runner.join, 5.0)
         closing.callback(host.stop)
         t0 = time.perf_counter()
         quiet_since = None
         for frame in stream:
-            for sink in sinks:
-                sink.write(frame)
+            out.write(frame)
+            if runner.error is not None:
+                raise runner.error
             now = time.perf_counter()
-            if args.duration is not None and now - t0 >= args.duration:
+            if (stop_request is not None and stop_request.is_set()) or \
+                    (args.duration is not None and now - t0 >= args.duration):
                 break
             over = not runner.is_alive() and stream.buffered_seconds() == 0 and not frame.speaking
             quiet_since = (quiet_since or now) if over else None
@@ -189,27 +223,34 @@ def run_session(args: argparse.Namespace, show: Show, lipsync: Any, sinks: list[
     kinds = [e.kind for e in host.log]
     return {"said": kinds.count("say"), "skipped": kinds.count("skip"), "rewritten": kinds.count("rewrite"),
             "answered": kinds.count("comment"), "cancelled": kinds.count("cancel"), "errors": kinds.count("error"),
-            "comments": dict(queue.stats), "stream": stream.metrics.summary()}
+            "comments": dict(queue.stats), "stream": stream.metrics.summary(), "seconds": time.perf_counter() - t0}
 
 
 def run(args: argparse.Namespace) -> int:
-    from dhsdk.avatar import Avatar
-    from dhsdk.pipeline.lipsync import LipSync
-    from dhsdk.pipeline.live_cli import open_sink
+    from dhsdk.sinks.group import check_spec
 
     if not args.sink:
         raise InputError("no --sink given: add e.g. --sink file:show.mp4 or --sink browser:8080")
+    for spec in args.sink:
+        check_spec(spec)
+    for spec in args.comments:
+        if spec.startswith("http:"):
+            comment_address(spec)
     show = Show.from_args(args)
+
+    from dhsdk.avatar import Avatar
+    from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.sinks.group import conclude, live_outputs
+
     avatar = Avatar.default() if args.avatar == "default" else Avatar.load(args.avatar)
+    for spec in args.sink:
+        check_spec(spec, (avatar.width, avatar.height), avatar.fps, args.duration)
     sync = LipSync(avatar, mouth=args.mouth, device=args.device)
-    with contextlib.ExitStack() as closing:
-        sinks = []
-        for spec in args.sink:  # each sink is closed on the way out, even if a later one fails
-            sinks.append(open_sink(spec))
-            closing.callback(sinks[-1].close)
-        summary = run_session(args, show, sync, sinks)
+    with live_outputs(args.sink, None if args.sink_retry else args.sink_timeout) as (group, stop):
+        summary = run_session(args, show, sync, group, stop)
     m = summary["stream"]
     print(f"host: {summary['said']} sentences said, {summary['skipped']} skipped and {summary['rewritten']} rewritten "
           f"by compliance, {summary['answered']} comments answered, {summary['errors']} errors; "
           f"{m['frames']:.0f} frames, {m['late']:.0f} late", file=sys.stderr)
+    conclude("host", group, stop, summary["seconds"])
     return 0

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from dhsdk.atomic import atomic_file
+from dhsdk.fonts import use_sheet_fonts
 
 
 def face_box(affine: np.ndarray, crop_size: int, frame_shape: tuple[int, ...], scale: float = 2.2) -> tuple[int, int, int, int]:
@@ -69,6 +70,7 @@ def save_contact_sheet(path: str | Path, thumbs: Sequence[tuple[np.ndarray, str]
         ax.axvline(t, color="grey", lw=0.6, ls=":")
     if title:
         fig.suptitle(title, fontsize=10)
+    use_sheet_fonts(fig)   # CJK text (names, speech) renders, not boxes
     fig.tight_layout()
     path = Path(path)
     with atomic_file(path) as tmp:

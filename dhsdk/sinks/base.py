@@ -6,17 +6,24 @@ a browser, an integrator's callback. Lifecycle (after Polygraphy's runners): the
 ``write``/``close``/``abort`` are template methods over ``_write``/``_close``/``_abort``;
 ``write`` after ``close`` raises; ``close`` is idempotent; leaving a ``with`` block through an
 exception calls ``abort`` (a file sink then leaves nothing behind) instead of ``close``.
+
+Health: ``metrics`` counts what was delivered and lost, the reconnections and the seconds the
+endpoint was unreachable (``outage_s``); ``last_error`` says why it was. A failure on a sink's
+own thread (its worker or server died) is recorded with :meth:`Sink.fail` and raised as a
+:class:`~dhsdk.errors.SinkError` by the next ``write``, so a caller never streams into a sink
+that silently stopped.
 """
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from dhsdk.errors import InputError
+from dhsdk.errors import InputError, SinkError
 from dhsdk.frames import VideoFrame
 
 
@@ -29,11 +36,15 @@ class SinkMetrics:
         dropped: frames given to ``write`` that never reached the endpoint (queue full,
             endpoint away, slow client).
         reconnects: times the sink re-established its connection after losing it.
+        outage_s: seconds the endpoint was unreachable while frames came (including the
+            current outage; a sink that never connected has been out since its first attempt).
     """
 
     written: int = 0
     dropped: int = 0
     reconnects: int = 0
+    _outage_done: float = field(default=0.0, repr=False, compare=False)
+    _down_since: float | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, name: str, n: int = 1) -> None:
@@ -41,10 +52,32 @@ class SinkMetrics:
         with self._lock:
             setattr(self, name, getattr(self, name) + n)
 
-    def summary(self) -> dict[str, int]:
-        """The counters as a flat dict."""
+    def down(self, now: float | None = None) -> None:
+        """The endpoint became unreachable at ``now`` (``time.monotonic()``; repeats are ignored)."""
         with self._lock:
-            return {"written": self.written, "dropped": self.dropped, "reconnects": self.reconnects}
+            if self._down_since is None:
+                self._down_since = time.monotonic() if now is None else now
+
+    def up(self, now: float | None = None) -> None:
+        """The endpoint is reachable again at ``now``: the outage so far is added to ``outage_s``."""
+        with self._lock:
+            if self._down_since is not None:
+                self._outage_done += (time.monotonic() if now is None else now) - self._down_since
+                self._down_since = None
+
+    @property
+    def outage_s(self) -> float:
+        """Seconds unreachable so far (see the class docstring)."""
+        with self._lock:
+            current = 0.0 if self._down_since is None else time.monotonic() - self._down_since
+            return self._outage_done + current
+
+    def summary(self) -> dict[str, float]:
+        """The counters as a flat dict (``outage_s`` rounded to milliseconds)."""
+        outage = round(self.outage_s, 3)
+        with self._lock:
+            return {"written": self.written, "dropped": self.dropped, "reconnects": self.reconnects,
+                    "outage_s": outage}
 
 
 def check_frame(frame: VideoFrame) -> None:
@@ -78,7 +111,24 @@ class Sink(ABC):
 
     def __init__(self) -> None:
         self.metrics = SinkMetrics()
+        self.last_error: str | None = None   # why the endpoint was last unreachable (None: never)
+        self._error: SinkError | None = None
         self._closed = False
+
+    def __str__(self) -> str:
+        """The sink as a person reads it in a summary (subclasses name their endpoint)."""
+        return type(self).__name__
+
+    @property
+    def error(self) -> SinkError | None:
+        """The failure that stopped this sink on its own thread, or None while it works."""
+        return self._error
+
+    def fail(self, reason: str) -> None:
+        """Record that the sink stopped working (called from its own threads; the first reason
+        wins). The next :meth:`write` raises it."""
+        if self._error is None:
+            self._error = SinkError(f"{self}: {reason}")
 
     def write(self, frame: VideoFrame) -> None:
         """Send one frame (with its audio).
@@ -89,9 +139,13 @@ class Sink(ABC):
 
         Raises:
             InputError: a malformed frame, or the sink is closed.
+            SinkError: the sink stopped working on its own thread (see :attr:`error`).
+            OutputError: the output could not be written (a full disk).
         """
         if self._closed:
             raise InputError(f"{type(self).__name__} is closed: open a new sink to write more frames")
+        if self._error is not None:
+            raise self._error
         check_frame(frame)
         self._write(frame)
 

@@ -62,7 +62,7 @@ class BrowserSink(Sink):
         viewer_queue: messages waiting per viewer before its frames are dropped.
 
     Raises:
-        InputError: the address is unusable (port in use, bad host).
+        InputError: the address is unusable (port out of range or in use, bad host).
     """
 
     def __init__(self, port: int = 8080, host: str = "127.0.0.1", quality: int = 80, max_queue: int = 4,
@@ -70,6 +70,9 @@ class BrowserSink(Sink):
         super().__init__()
         if not 1 <= quality <= 100:
             raise InputError(f"JPEG quality must be 1-100, got {quality}")
+        if not 0 <= port <= 65535:
+            raise InputError(f"port {port} is out of range: TCP ports are 1-65535 (0 picks a free one), "
+                             f"e.g. --sink browser:8080")
         self.host, self.quality, self._viewer_queue = host, quality, viewer_queue
         self._viewers: set[_Viewer] = set()
         self._loop = asyncio.new_event_loop()
@@ -81,7 +84,10 @@ class BrowserSink(Sink):
         if failure:
             raise InputError(f"cannot serve the browser page on {host}:{port}: {failure[0]} "
                              f"(choose another port, e.g. --sink browser:8081)") from None
-        self._worker = FrameWorker(self._encode, self.metrics, max_queue, "dhsdk-browser-jpeg")
+        self._worker = FrameWorker(self._encode, self.metrics, max_queue, "dhsdk-browser-jpeg", on_failure=self.fail)
+
+    def __str__(self) -> str:
+        return f"browser:{self.port}"
 
     @property
     def url(self) -> str:
@@ -123,14 +129,17 @@ class BrowserSink(Sink):
         asyncio.set_event_loop(self._loop)
         try:
             server = self._loop.run_until_complete(asyncio.start_server(self._handle, self.host, port))
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001  (raised as InputError on the caller's thread)
             failure.append(e)
             started.set()
             self._loop.close()
             return
         self.port = server.sockets[0].getsockname()[1]
         started.set()
-        self._loop.run_forever()
+        try:
+            self._loop.run_forever()
+        except Exception as e:  # noqa: BLE001  (raised to the caller by the next write)
+            self.fail(f"its server stopped: {type(e).__name__}: {e}")
         server.close()
         for viewer in list(self._viewers):
             viewer.writer.close()

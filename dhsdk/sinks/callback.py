@@ -15,7 +15,9 @@ class CallbackSink(Sink):
         fn: receives each checked :class:`VideoFrame` (RGB uint8 image, float32 mono audio).
         threaded: call ``fn`` on a worker thread behind a bounded drop-oldest queue, so a
             slow ``fn`` loses frames (counted in ``metrics.dropped``) instead of slowing the
-            stream; False calls it on the writer's thread and lets its exceptions propagate.
+            stream, and one that keeps failing fails the sink (the next ``write`` raises
+            :class:`~dhsdk.errors.SinkError`); False calls it on the writer's thread and lets
+            its exceptions propagate.
         max_queue: frames waiting when ``threaded``.
         on_close: called once by :meth:`close` (after the last ``fn`` call).
     """
@@ -24,7 +26,8 @@ class CallbackSink(Sink):
                  on_close: Callable[[], Any] | None = None):
         super().__init__()
         self._fn, self._on_close = fn, on_close
-        self._worker = FrameWorker(self._deliver, self.metrics, max_queue, "dhsdk-callback") if threaded else None
+        self._worker = FrameWorker(self._deliver, self.metrics, max_queue, "dhsdk-callback",
+                                   on_failure=self.fail) if threaded else None
 
     def _write(self, frame: VideoFrame) -> None:
         if self._worker is None:

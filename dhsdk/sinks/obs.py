@@ -45,6 +45,9 @@ class ObsSink(Sink):
         if max_size is not None:
             self.ring = FrameRing(name, *max_size, max_samples=max_samples, slots=slots)
 
+    def __str__(self) -> str:
+        return f"obs:{self.name}"
+
     @property
     def shm_path(self) -> str:
         """Where the ring lives on Linux (for ``ls``; readers use ``shm_open``)."""

@@ -2,7 +2,9 @@
 
 ``submit`` never waits: when the queue is full the oldest queued frame is dropped (and counted),
 so a slow endpoint costs latency of at most ``max_queue`` frames, never the caller's time.
-``close`` lets the worker finish what is queued, then joins it.
+``close`` lets the worker finish what is queued, then joins it. A worker that cannot deliver
+at all (``max_failures`` frames failing in a row, or its thread dying) says so through
+``on_failure``, so the sink can stop the caller instead of dropping frames in silence.
 """
 from __future__ import annotations
 
@@ -29,11 +31,16 @@ class FrameWorker:
         max_queue: frames waiting at most.
         name: the thread's name.
         finish: called once on the worker thread after the last frame (flush, disconnect).
+        on_failure: called (on the worker thread) with a one-line reason when ``handle`` failed
+            for ``max_failures`` frames in a row or the thread died of an exception.
+        max_failures: consecutive failed frames that count as a failure of the worker.
     """
 
     def __init__(self, handle: Callable[[VideoFrame], Any], metrics: SinkMetrics, max_queue: int, name: str,
-                 finish: Callable[[], Any] | None = None):
+                 finish: Callable[[], Any] | None = None, on_failure: Callable[[str], Any] | None = None,
+                 max_failures: int = 25):
         self._handle, self._finish, self._metrics = handle, finish, metrics
+        self._on_failure, self._max_failures, self._failures = on_failure, max(1, max_failures), 0
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, max_queue))
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -69,14 +76,33 @@ class FrameWorker:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+            if self._finish is not None:
+                self._finish()
+        except BaseException as e:  # noqa: BLE001  (reported to the sink, which raises it to its caller)
+            log.debug("%s died", self._thread.name, exc_info=True)
+            self._report(f"its worker thread stopped: {type(e).__name__}: {e}")
+
+    def _loop(self) -> None:
         while True:
             frame = self._queue.get()
             if frame is _STOP:
-                break
+                return
             try:
                 self._handle(frame)
-            except Exception:  # noqa: BLE001  (a sink's worker must outlive one bad frame)
-                log.exception("%s: frame %s could not be delivered", self._thread.name, frame.index)
+                self._failures = 0
+            except Exception as e:  # noqa: BLE001  (a sink's worker must outlive one bad frame)
+                self._failures += 1
+                log.log(logging.WARNING if self._failures == 1 else logging.DEBUG,
+                        "%s: frame %s could not be delivered (%s: %s)", self._thread.name, frame.index,
+                        type(e).__name__, e, exc_info=log.isEnabledFor(logging.DEBUG))
                 self._metrics.count("dropped")
-        if self._finish is not None:
-            self._finish()
+                if self._failures == self._max_failures:
+                    self._report(f"{self._failures} frames in a row could not be delivered "
+                                 f"({type(e).__name__}: {e})")
+
+    def _report(self, reason: str) -> None:
+        log.debug("%s: %s", self._thread.name, reason)
+        if self._on_failure is not None:
+            self._on_failure(reason)

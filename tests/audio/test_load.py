@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dhsdk.audio import SAMPLE_RATE, load_audio
+from dhsdk.audio import SAMPLE_RATE, audio_seconds, load_audio
 from dhsdk.errors import InputError
 
 av = pytest.importorskip("av")
@@ -69,3 +69,19 @@ def test_rejects_too_long_and_undecodable(tmp_path):
     junk.write_bytes(b"not audio at all" * 100)
     with pytest.raises(InputError):
         load_audio(junk)
+
+
+@pytest.mark.parametrize("ext,codec,fmt,rate,layout", CASES)
+def test_audio_seconds_reads_the_duration_without_decoding(tmp_path, ext, codec, fmt, rate, layout):
+    path = tmp_path / f"tone.{ext}"
+    _write(path, codec, fmt, rate, layout, seconds=1.5)
+    assert audio_seconds(path) == pytest.approx(len(load_audio(path)) / SAMPLE_RATE, abs=0.06)  # codec padding
+
+
+def test_audio_seconds_refuses_what_load_audio_refuses(tmp_path):
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"not audio at all" * 100)
+    with pytest.raises(InputError, match="cannot decode audio from"):
+        audio_seconds(junk)
+    with pytest.raises(InputError, match="not found"):
+        audio_seconds(tmp_path / "missing.wav")

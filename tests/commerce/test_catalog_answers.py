@@ -42,6 +42,40 @@ def test_answers_come_from_the_catalogue(llm):
     assert "19.99" in ask(llm, "这个连衣裙多少钱")
 
 
+@pytest.mark.parametrize("question,answer", [
+    ("Does it ship to Canada?", "Yes, the pen ships to Canada; it ships in two days."),
+    ("can you deliver to the USA please", "Yes, the pen ships to the USA; it ships in two days."),
+    ("Do you ship to Germany?", "The pen ships to United States and Canada only, not to Germany."),
+    ("能寄到加拿大吗", "可以，pen能寄到加拿大，ships in two days。"),
+    ("When does it ship?", "The pen ships in two days."),
+])
+def test_destinations_are_answered_from_the_ships_to_list(question, answer):
+    cat = catalog_from_dict({"products": [{"id": "p", "name": "pen", "shipping": "ships in two days",
+                                           "ships_to": ["United States", "Canada"]}]})
+    assert LocalLLM(cat).answer(question) == answer
+
+
+@pytest.mark.parametrize("shipping,question,known", [
+    ("ships within 24 hours with free delivery", "Does it ship to Canada?", False),
+    ("ships within 24 hours with free delivery", "Do you ship internationally?", False),
+    ("free shipping within Canada and the US", "does it ship to Canada?", True),
+    ("ships worldwide in 5 days", "do you deliver to the UK?", True),
+])
+def test_a_destination_the_catalogue_does_not_name_is_not_known(shipping, question, known):
+    """The regression: "does it ship to Canada?" got the generic shipping line."""
+    cat = catalog_from_dict({"products": [{"id": "d", "name": "dress", "shipping": shipping}]})
+    answer = LocalLLM(cat).answer(question)
+    if known:
+        assert answer.startswith("Yes, the dress ships") and shipping in answer
+    else:
+        assert answer.startswith("I don't know yet whether the dress ships") and shipping not in answer
+
+
+def test_the_sample_catalogue_says_where_the_dress_ships(llm):
+    assert ask(llm, "does the dress ship to Canada?").startswith("Yes, the silk summer dress ships to Canada")
+    assert "I don't know yet" in ask(llm, "does the serum ship to Canada?")
+
+
 def test_it_never_invents_what_the_catalogue_lacks(llm):
     for q in ["What sizes does the serum come in?", "when will the bottle ship?", "Who designed the dress?"]:
         answer = ask(llm, q)

@@ -50,8 +50,16 @@ def test_the_command_is_registered_and_needs_a_sink(capsys):
 
 def test_comment_sources_are_checked_and_http_listens():
     queue, stop = CommentQueue(), threading.Event()
-    with pytest.raises(InputError, match="http:PORT"):
-        host_cli.open_comments(["http:abc"], queue, stop)
+    for spec in ("http:abc", "http:99999", "http:127.0.0.1:70000"):
+        with pytest.raises(InputError, match="http:PORT"):
+            host_cli.open_comments([spec], queue, stop)
+    (busy,) = host_cli.open_comments(["http:127.0.0.1:0"], queue, stop)
+    try:
+        with pytest.raises(InputError, match="cannot listen on .*choose another port"):
+            host_cli.open_comments([f"http:127.0.0.1:{busy.server_address[1]}"], queue, stop)
+    finally:
+        busy.shutdown()
+        busy.server_close()
     (server,) = host_cli.open_comments(["http:127.0.0.1:0"], queue, stop)
     try:
         assert server.server_address[1] > 0
@@ -61,6 +69,19 @@ def test_comment_sources_are_checked_and_http_listens():
 
 
 @pytest.mark.slow
+def test_a_host_thread_that_dies_ends_the_session_with_its_error(tmp_path, monkeypatch):
+    from dhsdk.commerce.host import Host
+
+    def broken(self, loops):
+        raise RuntimeError("the host broke")
+
+    monkeypatch.setattr(Host, "run", broken)
+    args = parse("--rate", "350")
+    sync = LipSync(SyntheticAvatar(160, 160), mouth="warp", device="cpu")
+    with pytest.raises(RuntimeError, match="the host broke"):
+        host_cli.run_session(args, host_cli.Show.from_args(args), sync, FrameList())
+
+
 def test_a_whole_session_runs_unattended_into_a_sink(tmp_path):
     catalog = tmp_path / "shop.yaml"
     catalog.write_text("shop: Pen Shop\nproducts:\n  - {id: pen, name: gel pen, price: 2, stock: 40,\n"
@@ -76,7 +97,7 @@ def test_a_whole_session_runs_unattended_into_a_sink(tmp_path):
     threading.Timer(1.0, viewer).start()
     sink = FrameList()
     sync = LipSync(SyntheticAvatar(160, 160), mouth="warp", device="cpu")
-    summary = host_cli.run_session(args, host_cli.Show.from_args(args), sync, [sink])
+    summary = host_cli.run_session(args, host_cli.Show.from_args(args), sync, sink)
     assert summary["answered"] == 1 and summary["skipped"] == 1 and summary["said"] >= 5
     assert summary["comments"]["spam"] == 1
     logged = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]

@@ -1,9 +1,11 @@
 """Helpers of the sink tests: synthetic frames with a visible and audible marker, decoding,
-timed writes and bounded process shutdown."""
+timed writes, bounded process shutdown and a real nginx-rtmp ingest on loopback."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -93,3 +95,47 @@ def stop_process(proc, timeout: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout)
+
+
+RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+
+
+class Nginx:
+    """nginx with the rtmp module as a user process on a free loopback port (FACTS.md recipe)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "conf").mkdir(parents=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        (root / "conf" / "nginx.conf").write_text(
+            f"load_module {RTMP_MODULE};\n"
+            f"daemon off; master_process off; worker_processes 1;\n"
+            f"pid {root}/nginx.pid; error_log {root}/error.log info;\n"
+            "events { worker_connections 64; }\n"
+            f"rtmp {{ server {{ listen 127.0.0.1:{self.port}; chunk_size 4096;\n"
+            "  application live { live on; record off; wait_key on; wait_video on; } } }\n")
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, key: str = "test") -> str:
+        return f"rtmp://127.0.0.1:{self.port}/live/{key}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["nginx", "-p", str(self.root), "-e", str(self.root / "error.log"),
+                                      "-c", str(self.root / "conf" / "nginx.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {self.proc.stderr.read().decode()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError("nginx did not listen within 5 s")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+        self.proc = None

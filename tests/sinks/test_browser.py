@@ -222,3 +222,14 @@ def test_a_port_in_use_is_a_clear_error():
     with BrowserSink(port=0) as first:
         with pytest.raises(InputError, match="another port"):
             BrowserSink(port=first.port)
+
+
+@pytest.mark.parametrize("port", [99999, 65536, -1])
+def test_a_port_out_of_range_is_a_clear_error_not_a_hang(port):
+    with pytest.raises(InputError, match="out of range.*1-65535"):
+        BrowserSink(port=port)
+
+
+def test_a_host_that_cannot_be_served_is_a_clear_error_not_a_hang():
+    with pytest.raises(InputError, match="cannot serve"):
+        BrowserSink(port=0, host="256.1.1.1")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sink_helpers import burst_onsets, clip, decode
-from dhsdk.errors import InputError
-from dhsdk.sinks.file import FileSink
+from dhsdk.errors import InputError, OutputError, write_failure
+from dhsdk.sinks.file import FileSink, estimate_bytes
 
 
 def test_round_trip_keeps_pictures_sound_and_sync(tmp_path):
@@ -91,6 +91,68 @@ def test_a_stream_may_start_at_any_index(tmp_path):
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         FileSink(tmp_path / "missing" / "a.mp4")
+
+
+def test_a_directory_as_the_path_is_refused_at_once(tmp_path):
+    with pytest.raises(InputError, match="is a directory"):
+        FileSink(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# The child writes frames until its file size limit (RLIMIT_FSIZE, what ``ulimit -f`` sets) is
+# hit: the kernel then fails the write with EFBIG, exactly as a full disk fails it with ENOSPC,
+# without root or a small file system. SIGXFSZ is ignored, as the dhsdk CLI does.
+_FILL = """
+import resource, signal, sys
+sys.path.insert(0, sys.argv[2])
+from sink_helpers import clip
+from dhsdk.errors import OutputError
+from dhsdk.sinks.file import FileSink
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (60000, 60000))
+sink = FileSink(sys.argv[1])
+try:
+    for f in clip(200, size=(640, 480)):
+        sink.write(f)
+    sink.close()
+except OutputError as e:
+    print(e)
+"""
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "full.mp4"
+    res = subprocess.run([sys.executable, "-c", _FILL, str(out), str(Path(__file__).parent)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == (f"writing {out} failed: the file size limit was reached (see ulimit -f); "
+                                  "nothing was kept (free some space or write elsewhere)")
+    assert "Traceback" not in res.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_no_space_left_on_the_device_names_it():
+    from dhsdk.sinks.encoder import FILE, AvEncoder
+
+    encoder = AvEncoder("/dev/full", "mp4", FILE)   # every write: ENOSPC, as on a full disk
+    with pytest.raises(OSError) as e:
+        for f in clip(50, size=(640, 480)):
+            encoder.encode(f)
+        encoder.close()
+    encoder.abort()
+    assert isinstance(write_failure("out.mp4", e.value), OutputError)
+    assert "writing out.mp4 failed: the disk is full" in str(write_failure("out.mp4", e.value))
+
+
+def test_the_size_estimate_is_above_what_the_encoder_writes(tmp_path):
+    out = tmp_path / "a.mp4"
+    with FileSink(out) as sink:
+        for f in clip(50, size=(640, 480), marks=(10, 30)):
+            sink.write(f)
+    assert out.stat().st_size < estimate_bytes(640, 480, 25.0, 2.0) < 20 * out.stat().st_size
 
 
 def test_failure_inside_the_block_leaves_nothing(tmp_path):

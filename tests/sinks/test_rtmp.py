@@ -1,83 +1,29 @@
 """RtmpSink against a real nginx-rtmp on loopback, read back from the server with PyAV."""
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sink_helpers import burst_onsets, clip, stop_process, write_timed
+from sink_helpers import burst_onsets, clip, write_timed
 from dhsdk.errors import InputError
 from dhsdk.sinks.rtmp import RtmpSink, redact
 
-RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 FPS = 25.0
-
-
-class Nginx:
-    """nginx with the rtmp module as a user process on a free loopback port (FACTS.md recipe)."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        (root / "conf").mkdir(parents=True)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        (root / "conf" / "nginx.conf").write_text(
-            f"load_module {RTMP_MODULE};\n"
-            f"daemon off; master_process off; worker_processes 1;\n"
-            f"pid {root}/nginx.pid; error_log {root}/error.log info;\n"
-            "events { worker_connections 64; }\n"
-            f"rtmp {{ server {{ listen 127.0.0.1:{self.port}; chunk_size 4096;\n"
-            "  application live { live on; record off; wait_key on; wait_video on; } } }\n")
-        self.proc: subprocess.Popen | None = None
-
-    def url(self, key: str = "test") -> str:
-        return f"rtmp://127.0.0.1:{self.port}/live/{key}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["nginx", "-p", str(self.root), "-e", str(self.root / "error.log"),
-                                      "-c", str(self.root / "conf" / "nginx.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.proc.stderr.read().decode()}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.02)
-        raise RuntimeError("nginx did not listen within 5 s")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-        self.proc = None
-
-
-@pytest.fixture
-def nginx(tmp_path):
-    if shutil.which("nginx") is None or not RTMP_MODULE.exists():
-        pytest.skip("needs nginx with the rtmp module (Debian nginx + libnginx-mod-rtmp): "
-                    "bash scripts/install-system-deps.sh")
-    server = Nginx(tmp_path / "nginx")
-    server.start()
-    yield server
-    server.stop()
 
 
 class Reader(threading.Thread):
     """Plays the stream back from the server (as a viewer would) until ``frames`` video frames
     arrived or ``seconds`` passed; readers do not end when the publisher stops, so it is bounded."""
 
-    def __init__(self, url: str, frames: int, seconds: float = 15.0):
+    def __init__(self, url: str, frames: int, seconds: float = 15.0, fast_start: bool = False):
         super().__init__(daemon=True)
         self.url, self.frames, self.seconds = url, frames, seconds
+        self.probe_us = "200000" if fast_start else "1500000"   # how much the player analyses first
+        self.first_frame_at: float | None = None                # perf_counter of the first video frame
         self.video: list[tuple[float, float]] = []      # (pts s, mean brightness)
         self.audio: list[tuple[float, np.ndarray]] = []  # (pts s, mono samples)
         self.info: dict = {}
@@ -89,7 +35,7 @@ class Reader(threading.Thread):
 
         deadline = time.monotonic() + self.seconds
         try:
-            with av.open(self.url, timeout=(10.0, 5.0), options={"analyzeduration": "1500000"}) as c:
+            with av.open(self.url, timeout=(10.0, 5.0), options={"analyzeduration": self.probe_us}) as c:
                 if not (c.streams.video and c.streams.audio):
                     raise RuntimeError(f"streams found: {[s.type for s in c.streams]}")
                 v, a = c.streams.video[0], c.streams.audio[0]
@@ -99,6 +45,7 @@ class Reader(threading.Thread):
                     for f in packet.decode():
                         t = float(f.pts * f.time_base)
                         if packet.stream is v:
+                            self.first_frame_at = self.first_frame_at or time.perf_counter()
                             self.video.append((t, float(f.to_ndarray(format="gray").mean())))
                         else:
                             self.audio.append((t, f.to_ndarray().mean(axis=0)))
@@ -125,7 +72,7 @@ def test_stream_reaches_a_viewer_with_video_at_fps_and_audio_in_sync(nginx):
             sink.write(f)
     reader.join(20)
     assert reader.error is None, reader.error
-    assert sink.metrics.summary() == {"written": 60, "dropped": 0, "reconnects": 0}
+    assert sink.metrics.summary() == {"written": 60, "dropped": 0, "reconnects": 0, "outage_s": 0.0}
     assert reader.info == {"video": "h264", "size": (640, 360), "audio": "aac", "rate": 48000, "channels": 2}
     times = np.array([t for t, _ in reader.video])
     assert len(times) >= 50
@@ -166,6 +113,50 @@ def test_server_restart_drops_frames_then_reconnects_without_blocking(nginx):
     assert reconnected_at - up_at < 0.8             # backoff capped at 0.4 s
     assert max(write_ms) < 10.0, max(write_ms)      # never waits on the network (GIL switch: 5 ms)
     assert reader.error is None and len(reader.video) >= 10   # the restarted stream is watchable
+
+
+@pytest.mark.slow
+def test_after_a_five_second_outage_viewers_get_frames_within_a_second(nginx):
+    """Default backoff: the sink is back within 1 s of the server, its first frame a keyframe
+    (a viewer that joins then decodes at once: its first frame is the sink's first after the return)."""
+    sink = RtmpSink(nginx.url("outage"))
+    up_at = reconnected_at = reader = None
+    for f in paced(clip(8 * 25)):       # 8 s: up 1 s, down 5 s, up 2 s
+        if f.index == 25:
+            nginx.stop()
+        if f.index == 150:
+            nginx.start()
+            up_at = time.perf_counter()
+            reader = Reader(nginx.url("outage"), frames=10, seconds=6, fast_start=True)
+        sink.write(f)
+        if up_at and reconnected_at is None and sink.connected:
+            reconnected_at = time.perf_counter()
+    sink.close()
+    reader.join(8)
+    assert reconnected_at is not None, sink.last_error
+    assert reconnected_at - up_at < 1.0
+    assert reader.error is None and len(reader.video) >= 10
+    assert reader.first_frame_at - up_at < 1.5, reader.first_frame_at - up_at   # player probing included
+    assert reader.video[0][0] < 1 / FPS  # a fresh FLV stream whose first frame is a decodable keyframe
+    assert sink.metrics.reconnects == 1 and 4.8 < sink.metrics.outage_s < 6.2
+
+
+def test_a_silent_server_never_freezes_the_process():
+    """A listener that accepts and never answers: FFmpeg would wait forever holding the GIL."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"rtmp://127.0.0.1:{silent.getsockname()[1]}/live/x"
+        sink = RtmpSink(url, connect_timeout=0.3, backoff=(0.05, 0.1))
+        ticks, t0 = 0, time.perf_counter()
+        for f in paced(clip(25)):         # 1 s: the main thread keeps running meanwhile
+            sink.write(f)
+            ticks += 1
+        took = time.perf_counter() - t0
+        sink.close()
+    assert ticks == 25 and took < 1.5
+    assert sink.metrics.written == 0 and "timed out" in sink.last_error
+    assert sink.metrics.outage_s > 0.5
 
 
 def test_write_does_not_block_when_no_server_is_there():

@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 from dhsdk.adapters.llm.base import LLM, Message
 from dhsdk.commerce.catalog import Catalog, Product
+from dhsdk.commerce.destination import destination, ships_to
 from dhsdk.commerce.search import BM25, tokenize
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -23,7 +24,8 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "sizes": ("size", "sizes", "fit", "small", "large", "xl", "尺码", "码", "大小", "尺寸"),
     "colors": ("color", "colour", "colors", "colours", "颜色", "色"),
     "stock": ("in stock", "stock", "left", "available", "sold out", "库存", "还有", "有货", "卖完"),
-    "shipping": ("ship", "shipping", "deliver", "delivery", "arrive", "when will", "发货", "快递", "包邮", "几天到", "物流"),
+    "shipping": ("ship", "shipping", "deliver", "delivery", "arrive", "when will", "发货", "快递", "包邮", "几天到", "物流",
+                 "寄到", "运到", "送到", "发到", "邮到"),
     "material": ("material", "made of", "fabric", "cotton", "silk", "材质", "面料", "什么做的"),
     "offer": ("offer", "deal", "coupon", "promotion", "sale", "优惠", "活动", "折扣", "券"),
 }
@@ -66,11 +68,14 @@ class LocalLLM(LLM):
         hit = self._products.best(question, min_score=1.0)
         product = self.catalog.products[hit] if hit is not None else self.catalog.get(self.current)
         intent = detect_intent(question)
+        place = destination(question) if intent == "shipping" else None
+        if place is not None:
+            return self._destination_answer(product, place, zh)
         if intent is None:
             j = self._faq_match(question)
             if j is not None:
                 return self._faq[j][1].a
-            return (f"这个问题我需要和团队确认一下，稍后回复您。" if zh else
+            return ("这个问题我需要和团队确认一下，稍后回复您。" if zh else
                     f"Good question! I don't have that detail for the {product.name} yet; our team will get back to you.")
         return self._field_answer(product, intent, zh)
 
@@ -82,6 +87,22 @@ class LocalLLM(LLM):
             return None
         words = set(tokenize(question))
         return j if len(words & set(tokenize(self._faq[j][1].q))) >= 0.5 * len(words) else None
+
+    def _destination_answer(self, p: Product, place: str, zh: bool) -> str:
+        """Whether ``p`` ships to ``place``, as far as the catalogue says; else that it is not known."""
+        where = ("海外" if zh else "abroad") if place == "abroad" else place
+        to = where if place == "abroad" else f"to {where}"
+        answer = ships_to(p, place)
+        if answer is None:
+            return (f"{p.name}能不能寄到{where}，我暂时不确定，稍后和团队确认后告诉您。" if zh else
+                    f"I don't know yet whether the {p.name} ships {to}; I'll check with the team and "
+                    f"come back to you.")
+        if not answer:
+            return (f"{p.name}目前只寄到{'、'.join(p.ships_to)}。" if zh else
+                    f"The {p.name} ships to {_join(p.ships_to)} only, not {to}.")
+        detail = p.shipping or ""
+        return (f"可以，{p.name}能寄到{where}" + (f"，{detail}。" if detail else "。") if zh else
+                f"Yes, the {p.name} ships {to}" + (f"; it {detail}." if detail else "."))
 
     def _field_answer(self, p: Product, intent: str, zh: bool) -> str:
         c = self.catalog
