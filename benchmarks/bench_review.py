@@ -68,8 +68,6 @@ def per_frame_ms(fn, frames: list) -> dict:
 
 
 def main() -> None:
-    import cv2
-
     from dhsdk.avatar.analyze import FrameMeasures, measure_frame
     from dhsdk.avatar.create import review_material
     from dhsdk.avatar.face import FaceDetector, FaceMesh478
@@ -107,8 +105,8 @@ def main() -> None:
         with FaceMesh478(static=False) as mesh:
             points = [mesh.landmarks(f) for f in sample]
         m = FrameMeasures()
-        measure_ms = per_frame_ms(lambda fp: measure_frame(cv2.cvtColor(fp[0], cv2.COLOR_RGB2GRAY), fp[1], m),
-                                  list(zip(sample, points)))   # grey conversion + the face measures
+        measure_ms = per_frame_ms(lambda fp: measure_frame(fp[0], fp[1], m),
+                                  list(zip(sample, points)))   # grey conversion, the face measures, the lips' colour
         emit({"bench": "review", "clip": {"size": list(SIZE), "fps": FPS, "frames": frames, "seconds": frames / FPS,
                                           "face_px": FACE_PX, "generated_s": round(made, 1)},
               "seconds_per_clip": round(review_s, 2), "ms_per_frame": round(1e3 * review_s / frames, 2),
