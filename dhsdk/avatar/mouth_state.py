@@ -6,12 +6,13 @@ re-renders every frame's mouth and shows the neutral closed mouth in silence, so
 know which base frames are closed (:func:`closed_threshold`); per-person a2k adaptation learns
 from speech with the lips moving (:func:`lips_moving`, used by the review's ``lip_motion`` check).
 
-Calibration, mediapipe FaceMesh on the real clips in ``../shared/data`` (the test
-``tests/avatar/test_mouth_state.py`` repeats it):
+Calibration, mediapipe FaceMesh on the real clips in ``../shared/data`` (held against other
+clips in ``tests/avatar/test_real_material.py``):
 
 - GRID s1 (50 talking clips, 360x288): a closed mouth reads 0.00 +- 0.01, speech opens it to
-  0.05-0.22; the gap's range over half a second exceeds 0.05 in 43-78 % of the speech frames
-  of each clip and stays below 0.02 on still mouths (sun.mp4, yongen.mp4, a photo).
+  0.05-0.22; the gap's range over half a second reaches 0.05 in 65-100 % of each clip's speech
+  frames (Silero VAD), and stays below 0.02 on still mouths (sun.mp4, yongen.mp4, a photo).
+  After the last word every frame is below the clip's threshold (0.038-0.047).
 - yongen.mp4 (illustrated, mouth closed): 0.005-0.033.
 - sun.mp4 (lips parted over the teeth throughout): 0.10-0.13, so no closed frame.
 - A +-25 deg nod of a still, open mouth (generated) moves the reading by up to 0.08: the

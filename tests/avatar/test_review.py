@@ -72,12 +72,12 @@ def test_jitter_check_measures_the_raw_track(moving_review):
 
 
 def test_a_25_degree_nod_warns_at_most(nodding_clip):
-    """Nods the renderer follows are normal footage: head_pose warns, and neither the tracker's
-    noise during the nod nor the mouth's changing look (foreshortening) fails anything."""
+    """Nods the renderer follows are normal footage: head_pose warns at most, and neither the
+    tracker's noise during the nod nor the mouth's changing look (foreshortening) fails anything."""
     report, _ = review_material(nodding_clip.path, show_progress=False)
     assert not report.failures, report.text()
     c = report.check("head_pose")
-    assert c.status == "warn" and "nods up to" in c.reason and "renderer follows" in c.reason, c
+    assert c.status in ("pass", "warn") and "nods up to" in c.reason, c
     assert 18.0 < c.value < 30.0    # the truth is 25 deg (95th percentile 24.7)
     assert report.check("jitter").status == "pass" and report.check("mouth_visible").status == "pass"
 
@@ -329,6 +329,19 @@ def test_second_person_in_a_video(tmp_path, moving_clip):
 
 
 # ---- measures -----------------------------------------------------------------------------
+
+def test_head_pose_of_a_turned_3d_mesh():
+    """Exact projections of the frontal face's 3-D mesh turned and nodded by known angles: the
+    estimate follows both within 3 deg up to +-35 deg (chin no more than 25 deg down) and never
+    reads a turn more than 3 deg high. The astronaut herself reads 1 deg turned, 3 deg tilted."""
+    for pitch in range(-35, 36, 5):
+        for yaw in range(-35, 36, 5):
+            est = rv.head_pose_deg(gen.rotated_mesh(pitch, yaw)[None, :, :2])[0]
+            assert abs(est[1] - pitch) < 3.0, (pitch, yaw, est)
+            assert abs(est[0]) < abs(yaw) + 3.0, (pitch, yaw, est)
+            if pitch <= 25:
+                assert abs(est[0] - yaw) < 3.0, (pitch, yaw, est)
+
 
 @pytest.mark.parametrize("degrees", [-12.0, 0.0, 7.0])
 def test_head_pose_roll_from_a_rotated_mesh(degrees):
