@@ -41,8 +41,8 @@ BRIGHTNESS = (0.25, 0.85, 0.10, 0.95)   # warn outside [a, b], fail outside [c, 
 CLIPPED_SHARE = (0.05, 0.20)    # warn above, fail above: highlights or shadows on the face
 OCCLUDED_SHARE = (0.02, 0.10)   # warn above, fail above: mouth hidden (hand, microphone)
 LIP_CONTRAST_SHARE = 0.5        # a frame's mouth is hidden when its lip-skin contrast is below this share
-                                # of the clip's typical (75th percentile); visible mouths, talking and
-                                # nodding +-35 deg, stay above 0.76 of it, covered ones read ~0
+                                # of the clip's typical (75th percentile); visible mouths stay above 0.66
+                                # of it (GRID talking: 0.76, generated nods of +-35 deg: 0.66), covered ones ~0
 LIP_CONTRAST_MIN = 1.5          # Cr units: a clip whose typical lips are no redder than the skin
 POSE_DEG = (20.0, 40.0)         # warn above, fail above: largest head turn from frontal (yaw) or nod
                                 # from the clip's rest (pitch), 5th..95th percentile; the renderer

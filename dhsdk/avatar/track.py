@@ -109,9 +109,10 @@ def tracking_noise(landmarks: np.ndarray, eye_px: float, fps: float) -> float:
     Each anchor's path is fitted, frame by frame, with a quadratic over a centred window of
     :data:`NOISE_WINDOW_S` (Savitzky-Golay); the RMS residual, divided by the share of white
     noise a quadratic fit leaves in the residual, estimates the noise's standard deviation.
-    A still head, constant velocity and constant acceleration give 0, and so do the nods and
-    turns of a talking presenter (a +-25 deg nod every 2 s reads about 0.004 on a still
-    mouth); shake from frame to frame and a tracker that cannot hold the face show up fully.
+    A still head, constant velocity and constant acceleration give 0, and the nods and turns of
+    a talking presenter stay small (a generated +-25 deg nod every 2 s reads 0.004, the same as
+    the tracker's own scatter); shake from frame to frame and a tracker that cannot hold the
+    face show up fully.
 
     Args:
         landmarks: (N, 478, 2) face mesh per frame, pixels.

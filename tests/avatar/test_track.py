@@ -199,6 +199,24 @@ def test_moved_track_is_exact():
     assert np.array_equal(track.raw, track.landmarks) and track.found.all()
 
 
+def test_tracking_noise_estimates_the_scatter_around_any_smooth_motion():
+    """White noise of a known deviation on top of a head that accelerates, sways and nods: the
+    estimate is that deviation (the motion itself adds nothing), at 25 and 50 fps."""
+    from dhsdk.avatar.track import tracking_noise
+
+    rng = np.random.default_rng(3)
+    for fps in (25.0, 50.0):
+        t = np.arange(int(8 * fps)) / fps
+        path = np.stack([40 * np.sin(2 * np.pi * t / 2.0) + 3 * t ** 2, 25 * np.sin(2 * np.pi * t / 1.5)], 1)
+        still = np.broadcast_to(gen.astronaut_mesh(), (len(t), 478, 2))
+        moving = still + path[:, None, :]
+        sigma = 0.6   # px per coordinate
+        noisy = moving + rng.normal(0, sigma, moving.shape)
+        eye = 40.0
+        assert tracking_noise(moving, eye, fps) < 0.05 * sigma * np.sqrt(2) / eye
+        assert tracking_noise(noisy, eye, fps) == pytest.approx(sigma * np.sqrt(2) / eye, rel=0.1)
+
+
 def test_jitter_is_zero_for_constant_velocity():
     pts = _line_track(30, 1.5).astype(np.float32)
     to_canonical, lips = geometry_from_landmarks(pts)
