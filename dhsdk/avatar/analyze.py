@@ -1,9 +1,10 @@
 """One pass over a video: decode, track the face, measure each frame, and hand each frame on.
 
 Everything the review and the bundle need comes out of this single decode: the face track,
-per-frame measurements on the face (sharpness, exposure), small appearance descriptors (loop
-choice, mouth occlusion), thumbnails for the contact sheet, and, through ``on_frame``, the
-full-size frames for the bundle's frame store.
+per-frame measurements on the face (sharpness, exposure, the lips' colour against the skin for
+mouth occlusion), small appearance descriptors (loop choice), thumbnails for the contact sheet,
+and, through ``on_frame``, the full-size frames for the bundle's frame store. No frame is kept:
+memory grows by each frame's numbers only (~6 KB), whatever the footage's length.
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import numpy as np
 from dhsdk.avatar.material import ANALYSIS_MAX_SIDE, Material, fit_long_side
 from dhsdk.avatar.track import FaceTrack, FaceTracker
 from dhsdk.errors import InputError
-from dhsdk.geometry import LIP_IDS
+from dhsdk.geometry import LIP_INNER_IDS, LIP_OUTER_IDS
 
 OUTPUT_MAX_SIDE = 3840   # base frames kept for output up to 4K; larger material is downscaled
 FACE_NORM_PX = 128       # face crops are resized to this height before measuring sharpness
 DESCRIPTOR_PX = 16       # side of the grey appearance descriptors
+SKIN_RING = 0.15         # width of the skin ring around the lips, in mouth widths
 MAX_THUMBS = 48          # thumbnails kept for the contact sheet
 THUMB_PX = 240           # thumbnail height
 
@@ -35,7 +37,11 @@ class FrameMeasures:
         highlights: share of face pixels with luma >= 250.
         shadows: share of face pixels with luma <= 5.
         face_desc: (N, 256) grey 16x16 face descriptors in [0, 1].
-        mouth_desc: (N, 256) grey 16x16 mouth descriptors, contrast-normalised.
+        lip_contrast: how much redder the lips are than the skin around them: mean Cr (the
+            red-difference chroma of YCrCb, 0..255) of the lips (between the outer and inner
+            lip contours) minus that of a ring of skin :data:`SKIN_RING` mouth widths wide
+            around them. Positive on a visible mouth at any opening and head pose; about 0
+            when a hand, a microphone or a product covers lips and skin alike.
     """
 
     sharpness: list = field(default_factory=list)
@@ -43,7 +49,7 @@ class FrameMeasures:
     highlights: list = field(default_factory=list)
     shadows: list = field(default_factory=list)
     face_desc: list = field(default_factory=list)
-    mouth_desc: list = field(default_factory=list)
+    lip_contrast: list = field(default_factory=list)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every series as a float32 array."""
@@ -97,15 +103,16 @@ def _box(points: np.ndarray, shape: tuple[int, ...], pad: float) -> tuple[int, i
     return (x0, y0, x1, y1) if x1 - x0 >= 4 and y1 - y0 >= 4 else None
 
 
-def measure_frame(grey: np.ndarray, points: np.ndarray | None, m: FrameMeasures) -> None:
+def measure_frame(rgb: np.ndarray, points: np.ndarray | None, m: FrameMeasures) -> None:
     """Append one frame's measures to ``m``.
 
     Args:
-        grey: (H, W) uint8 luma of the analysis frame.
+        rgb: (H, W, 3) uint8 RGB analysis frame.
         points: (478, 2) mesh in the analysis frame's pixels, or None.
     """
     import cv2
 
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     face = _box(points, grey.shape, 0.0) if points is not None else None
     region = grey if face is None else grey[face[1]:face[3], face[0]:face[2]]
     luma = region.astype(np.float32)
@@ -115,20 +122,47 @@ def measure_frame(grey: np.ndarray, points: np.ndarray | None, m: FrameMeasures)
     if face is None:
         m.sharpness.append(np.nan)
         m.face_desc.append(np.full(DESCRIPTOR_PX ** 2, np.nan, np.float32))
-        m.mouth_desc.append(np.full(DESCRIPTOR_PX ** 2, np.nan, np.float32))
+        m.lip_contrast.append(np.nan)
         return
     h, w = region.shape
     norm = cv2.resize(region, (max(1, round(w * FACE_NORM_PX / h)), FACE_NORM_PX), interpolation=cv2.INTER_AREA)
     m.sharpness.append(float(cv2.Laplacian(norm, cv2.CV_32F).var()))
     small = cv2.resize(region, (DESCRIPTOR_PX, DESCRIPTOR_PX), interpolation=cv2.INTER_AREA)
     m.face_desc.append(small.reshape(-1).astype(np.float32) / 255.0)
-    mouth = _box(points[list(LIP_IDS)], grey.shape, 0.25)
-    if mouth is None:
-        m.mouth_desc.append(np.full(DESCRIPTOR_PX ** 2, np.nan, np.float32))
-        return
-    crop = cv2.resize(grey[mouth[1]:mouth[3], mouth[0]:mouth[2]], (DESCRIPTOR_PX, DESCRIPTOR_PX),
-                      interpolation=cv2.INTER_AREA).reshape(-1).astype(np.float32)
-    m.mouth_desc.append((crop - crop.mean()) / (crop.std() + 8.0))
+    m.lip_contrast.append(lip_contrast(rgb, points))
+
+
+def lip_contrast(rgb: np.ndarray, points: np.ndarray) -> float:
+    """Cr of the lips minus Cr of the skin around them (see :class:`FrameMeasures`).
+
+    Args:
+        rgb: (H, W, 3) uint8 RGB frame.
+        points: (478, 2) its face mesh, pixels.
+
+    Returns:
+        The difference in Cr units (0..255 scale); NaN when the lips are too small to sample
+        or outside the frame.
+    """
+    import cv2
+
+    outer = points[list(LIP_OUTER_IDS)]
+    inner = points[list(LIP_INNER_IDS)]
+    r = max(2, int(round(SKIN_RING * float(np.linalg.norm(outer[10] - outer[0])))))
+    box = _box(outer, rgb.shape, 0.0)
+    if box is None:
+        return float("nan")
+    x0, y0 = max(box[0] - r - 1, 0), max(box[1] - r - 1, 0)
+    x1, y1 = min(box[2] + r + 1, rgb.shape[1]), min(box[3] + r + 1, rgb.shape[0])
+    cr = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2YCrCb)[..., 1]
+    mouth = np.zeros(cr.shape, np.uint8)
+    gap = np.zeros(cr.shape, np.uint8)
+    cv2.fillPoly(mouth, [np.round(outer - (x0, y0)).astype(np.int32)], 1)
+    cv2.fillPoly(gap, [np.round(inner - (x0, y0)).astype(np.int32)], 1)
+    lips = (mouth == 1) & (gap == 0)
+    ring = (cv2.dilate(mouth, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) == 1) & (mouth == 0)
+    if lips.sum() < 3 or ring.sum() < 3:
+        return float("nan")
+    return float(cr[lips].mean()) - float(cr[ring].mean())
 
 
 def analyze(material: Material, on_frame: Callable[[np.ndarray], None] | None = None,
@@ -163,8 +197,7 @@ def analyze(material: Material, on_frame: Callable[[np.ndarray], None] | None = 
         size = (frame.shape[1], frame.shape[0])
         small = fit_long_side(frame, an_side)
         points, _ = tracker.update(small)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        measure_frame(grey, None if points is None else points / scale, measures)
+        measure_frame(small, None if points is None else points / scale, measures)
         if i % stride == 0:
             thumbs.append((i, cv2.resize(frame, None, fx=thumb_scale, fy=thumb_scale, interpolation=cv2.INTER_AREA)))
         if on_frame is not None:

@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -112,6 +112,8 @@ class AudioQuality:
         echo: 0..1, gain of the strongest discrete echo at 30..500 ms relative to the direct sound,
             from the whitened autocorrelation; NaN without speech.
         vad: the detector used, ``"silero"`` or ``"energy"``.
+        speech: (F,) bool the voice-activity decision of every 30 ms frame (:meth:`speech_at`
+            maps it onto video frames).
     """
 
     duration_s: float
@@ -124,6 +126,16 @@ class AudioQuality:
     reverb_s: float
     echo: float
     vad: str
+    speech: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+
+    def speech_at(self, fps: float, n: int) -> np.ndarray:
+        """(n,) bool: speech at the middle of each of ``n`` video frames at ``fps`` (False past
+        the end of the audio)."""
+        index = np.floor((np.arange(n) + 0.5) / fps / FRAME_S).astype(np.int64)
+        inside = index < len(self.speech)
+        out = np.zeros(n, bool)
+        out[inside] = self.speech[index[inside]]
+        return out
 
 
 def measure_audio(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> AudioQuality:
@@ -159,6 +171,7 @@ def measure_audio(pcm: np.ndarray, sample_rate: int = SAMPLE_RATE) -> AudioQuali
         reverb_s=_reverb_s(x, np.repeat(speech, frame)[:len(x)]),
         echo=_echo_gain(x) if speech.any() else math.nan,
         vad=vad,
+        speech=speech,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from dhsdk.avatar import bundle, mouth_region
+from dhsdk.avatar import bundle, mouth_region, mouth_state
 from dhsdk.avatar.framestore import DEFAULT_CACHE_MB, FrameStore
 from dhsdk.avatar.idle import IdleLoop
 from dhsdk.geometry import apply_affine, invert_affine
@@ -37,6 +37,12 @@ class Avatar:
         to_canonical: (N, 2, 3) float64 image -> canonical similarity per frame.
         lips: (N, 40, 2) float32 lip keypoints per frame, pixels.
         neutral_lips: (40, 2) float32 resting closed mouth, canonical units.
+        lip_gap: (N,) float32 inner-lip gap of every base frame in the canonical frame (eye
+            distances; about 0 when the lips touch), from the smoothed track.
+        closed_threshold: the avatar's closed-mouth threshold in eye distances: a mouth whose
+            inner-lip gap is below it is closed, in a base frame (:attr:`closed_mouth`) or in
+            rendered output measured with the same face mesh
+            (:func:`dhsdk.avatar.mouth_state.closed_threshold`).
         idle_loop: the :class:`~dhsdk.avatar.idle.IdleLoop` silent output plays.
         device: ``"auto" | "cpu" | "cuda"``, used for the runners.
     """
@@ -52,6 +58,12 @@ class Avatar:
         self.to_canonical = arrays["to_canonical"].astype(np.float64)
         self.lips = arrays["lips"].astype(np.float32)
         self.neutral_lips = arrays["neutral_lips"].astype(np.float32)
+        # Bundles made before the mouth state was stored get it derived exactly as creation does.
+        self.lip_gap = (arrays["lip_gap"].astype(np.float32) if "lip_gap" in arrays
+                        else mouth_state.lip_gap(self.to_canonical, self.lips))
+        mouth = manifest.get("mouth")
+        self.closed_threshold = (float(mouth["closed_threshold"]) if mouth is not None
+                                 else mouth_state.closed_threshold(self.lip_gap))
         self.lower_face = arrays["lower_face"].astype(np.float64)
         self.idle_loop = IdleLoop.from_json(manifest["idle_loop"])
         self._reference = (arrays["reference_lips"].astype(np.float64), arrays["reference_to_canonical"].astype(np.float64))
@@ -94,6 +106,12 @@ class Avatar:
     def mouth_model(self) -> str:
         """``"warp"`` (weights-free renderer) or the bundle-relative path of a trained mouth model."""
         return str(self.manifest["mouth_model"])
+
+    @property
+    def closed_mouth(self) -> np.ndarray:
+        """(N,) bool: base frames whose mouth is closed (``lip_gap < closed_threshold``); the
+        footage's own neutral mouth, for showing silence."""
+        return self.lip_gap < self.closed_threshold
 
     def frame(self, index: int) -> np.ndarray:
         """(H, W, 3) uint8 RGB base frame ``index`` (read-only: copy it to draw on it)."""

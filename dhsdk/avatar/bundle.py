@@ -4,19 +4,25 @@ Layout (schema 1)::
 
     manifest.json   format, schema_version, source (path, sha256, kind, size, fps), fps,
                     num_frames, width, height, crop (centre, extent), idle_loop, mouth_model,
-                    review summary, files
+                    review summary, files; optional: mouth (closed_threshold in eye
+                    distances, closed_frames count)
     arrays.npz      offsets (N+1,) int64 · landmarks (N, 478, 2) float32 px · to_canonical
                     (N, 2, 3) float64 · lips (N, 40, 2) float32 px · neutral_lips (40, 2)
                     float32 canonical · lower_face (P, 2) float64 canonical · reference_lips
-                    (40, 2) float32 px · reference_to_canonical (2, 3) float64
+                    (40, 2) float32 px · reference_to_canonical (2, 3) float64; optional:
+                    lip_gap (N,) float32 canonical
     frames.jpg      the N base frames (:mod:`dhsdk.avatar.framestore`)
     reference.jpg   the most open mouth of the material (teeth and inner mouth for the renderers)
     review.json     the full review report;  review.png  its contact sheet
     mouth_*.onnx    a trained mouth model, when ``mouth_model`` names one
 
 Readers refuse a bundle of a newer schema (made by a newer dhsdk) with a message saying so;
-writers always write the current schema. A bundle is written into a temporary directory and
-renamed into place when complete (:func:`dhsdk.atomic.atomic_dir`).
+writers always write the current schema. Optional entries extend a schema compatibly: older
+readers ignore them, and readers derive them for bundles made before they existed
+(``mouth`` and ``lip_gap`` follow from ``lips`` and ``to_canonical``:
+:class:`~dhsdk.avatar.avatar.Avatar`), like the ``a2k_model`` entry a trainer adds. A bundle is
+written into a temporary directory and renamed into place when complete
+(:func:`dhsdk.atomic.atomic_dir`).
 """
 from __future__ import annotations
 
@@ -42,6 +48,7 @@ REVIEW_PNG = "review.png"
 REFERENCE = "reference.jpg"
 ARRAY_KEYS = ("offsets", "landmarks", "to_canonical", "lips", "neutral_lips", "lower_face", "reference_lips",
               "reference_to_canonical")
+OPTIONAL_ARRAY_KEYS = ("lip_gap",)
 REQUIRED_KEYS = ("format", "schema_version", "fps", "num_frames", "width", "height", "crop", "idle_loop",
                  "mouth_model", "files")
 
@@ -117,6 +124,10 @@ def _check_values(file: Path, m: dict[str, Any]) -> None:
         raise bad("idle_loop", '{"mode": "loop" | "pingpong", "start", "end"} within the frames')
     if not isinstance(m["mouth_model"], str):
         raise bad("mouth_model", '"warp" or a model file name')
+    mouth = m.get("mouth")
+    if mouth is not None and not (isinstance(mouth, dict) and _is_number(mouth.get("closed_threshold"))
+                                  and mouth["closed_threshold"] >= 0):
+        raise bad("mouth", '{"closed_threshold": >= 0, ...}')
 
 
 def read_arrays(path: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -124,14 +135,14 @@ def read_arrays(path: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, 
     file = Path(path) / manifest["files"].get("arrays", ARRAYS)
     try:
         with np.load(file, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ARRAY_KEYS}
+            arrays = {k: z[k] for k in ARRAY_KEYS + tuple(k for k in OPTIONAL_ARRAY_KEYS if k in z.files)}
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise BundleError(f"{file} is missing or damaged ({type(e).__name__}: {e}): create the avatar again") from None
     n = int(manifest["num_frames"])
     expect = {"offsets": (n + 1,), "landmarks": (n, 478, 2), "to_canonical": (n, 2, 3), "lips": (n, 40, 2),
-              "neutral_lips": (40, 2), "reference_lips": (40, 2), "reference_to_canonical": (2, 3)}
+              "neutral_lips": (40, 2), "reference_lips": (40, 2), "reference_to_canonical": (2, 3), "lip_gap": (n,)}
     for key, shape in expect.items():
-        if arrays[key].shape != shape:
+        if key in arrays and arrays[key].shape != shape:
             raise BundleError(f"{file}: {key} has shape {arrays[key].shape}, the manifest implies {shape}; "
                               f"the bundle is damaged; create it again")
     lower = arrays["lower_face"].shape
@@ -142,11 +153,13 @@ def read_arrays(path: str | os.PathLike, manifest: dict[str, Any]) -> dict[str, 
 
 
 def write_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    """Write ``arrays.npz`` (every key of :data:`ARRAY_KEYS`)."""
+    """Write ``arrays.npz`` (every key of :data:`ARRAY_KEYS`, and those of
+    :data:`OPTIONAL_ARRAY_KEYS` given)."""
     missing = set(ARRAY_KEYS) - set(arrays)
-    if missing:
-        raise ValueError(f"arrays missing: {sorted(missing)}")
-    np.savez(Path(path) / ARRAYS, **{k: np.asarray(arrays[k]) for k in ARRAY_KEYS})
+    unknown = set(arrays) - set(ARRAY_KEYS) - set(OPTIONAL_ARRAY_KEYS)
+    if missing or unknown:
+        raise ValueError(f"arrays missing: {sorted(missing)}, unknown: {sorted(unknown)}")
+    np.savez(Path(path) / ARRAYS, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
 def write_manifest(path: str | os.PathLike, manifest: dict[str, Any]) -> None:

@@ -73,6 +73,6 @@ def _info(args: argparse.Namespace) -> int:
     avatar = Avatar.default() if args.bundle == "default" else Avatar.load(args.bundle)
     m = avatar.manifest
     print(repr(avatar))
-    print(json.dumps({k: m[k] for k in ("source", "idle_loop", "crop", "review", "mouth_model") if k in m},
+    print(json.dumps({k: m[k] for k in ("source", "idle_loop", "crop", "mouth", "review", "mouth_model") if k in m},
                      indent=2, ensure_ascii=False))
     return 0

@@ -2,9 +2,17 @@
 
 Steps: probe the file; one decode pass that tracks the face, measures every frame and writes
 the base frames (photos: one mesh and generated idle motion); the review; then, if no check
-failed, the geometry (neutral lips, lower-face region, mouth crop) and the idle loop go into
-the manifest. Everything is written into a temporary directory that is renamed into place
-only when complete, so a failure at any step leaves nothing behind.
+failed, the bundle (:func:`write_bundle`): the geometry (neutral lips, lower-face region, mouth
+crop), the mouth state (each frame's lip gap, the closed-mouth threshold) and the idle loop.
+Everything is written into a temporary directory that is renamed into place only when complete,
+so a failure at any step leaves nothing behind.
+
+Memory stays bounded whatever the footage's length: frames stream from the decoder through
+the analysis straight into the frame store; only per-frame numbers (the mesh and measures)
+and a fixed number of thumbnails are kept.
+
+Steps that build on a finished avatar (per-person training from the footage, which needs the
+analysis' track and audio) run at the end of :func:`create_avatar`, once the bundle is in place.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from dhsdk.avatar.analyze import Analysis, analyze
 from dhsdk.avatar.framestore import FrameStoreWriter
 from dhsdk.avatar.idle import IdleLoop, choose_loop
 from dhsdk.avatar.material import Material, open_material
+from dhsdk.avatar.mouth_state import closed_threshold
 from dhsdk.avatar.photo import analyze_photo
 from dhsdk.avatar.review import ReviewReport, review
 from dhsdk.errors import InputError
@@ -100,10 +109,8 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         InputError: unreadable material, an output directory that exists (without ``force``)
             or cannot be written; :class:`ReviewFailed` when a check failed.
     """
-    from dhsdk import __version__
     from dhsdk.atomic import atomic_dir
     from dhsdk.avatar.avatar import Avatar
-    from dhsdk.avatar.review_sheet import save_review_sheet
 
     material = open_material(source, reader=reader)
     out = Path(out)
@@ -114,47 +121,63 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         finally:
             offsets = writer.close()
         report = review(analysis)
-        track = analysis.track
-        roi = None
-        if track is not None:
-            neutral = track.neutral_lips()
-            centre = mouth_region.crop_centre(neutral)
-            roi = _roi_corners(centre, track.to_canonical)
         if report.verdict == "fail":
             raise ReviewFailed(report)
-        report.save(tmp / bundle.REVIEW_JSON)
-        save_review_sheet(tmp / bundle.REVIEW_PNG, analysis, report, roi)
-        n = len(track.landmarks)
-        if len(offsets) != n + 1:
-            raise InputError(f"{source}: {len(offsets) - 1} frames were written but {n} were tracked; "
-                             f"the file may be damaged, export it again")
-        info = material.info
-        if info.kind == "image":
-            loop, fps = IdleLoop("loop", 0, n - 1), track.fps
-        else:
-            desc = np.nan_to_num(analysis.measures["face_desc"])
-            loop, fps = choose_loop(track.to_canonical, track.canonical_lips, info.fps, desc), info.fps
-        ref_image, ref_points = analysis.reference or _most_open_frame(tmp, offsets, analysis)
-        _write_jpeg(tmp / bundle.REFERENCE, ref_image)
-        ref_to_canonical = image_to_canonical(ref_points)
-        bundle.write_arrays(tmp, offsets=offsets, landmarks=track.landmarks, to_canonical=track.to_canonical,
-                            lips=track.lips, neutral_lips=neutral, lower_face=track.lower_face_canonical(),
-                            reference_lips=ref_points[list(LIP_IDS)].astype(np.float32),
-                            reference_to_canonical=ref_to_canonical)
-        w, h = analysis.size
-        bundle.write_manifest(tmp, {
-            "dhsdk_version": __version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "source": {"name": info.path.name, "path": str(info.path.resolve()), "sha256": file_sha256(info.path),
-                       "kind": info.kind, "width": info.width, "height": info.height, "fps": info.fps,
-                       "frames": analysis.frames, "rotation": info.rotation, "codec": info.codec},
-            "fps": fps, "num_frames": n, "width": w, "height": h,
-            "crop": {"centre": [float(v) for v in centre], "extent": mouth_region.CROP_EXTENT},
-            "idle_loop": loop.to_json(),
-            "mouth_model": "warp",
-            "review": report.summary(),
-            "files": {"frames": bundle.FRAMES, "arrays": bundle.ARRAYS, "reference": bundle.REFERENCE,
-                      "review": bundle.REVIEW_JSON, "review_sheet": bundle.REVIEW_PNG},
-        })
+        write_bundle(tmp, analysis, report, offsets)
         Avatar.load(tmp)  # read it back before it goes into place: an unloadable bundle is never left
     return Avatar.load(out, device=device), report
+
+
+def write_bundle(tmp: Path, analysis: Analysis, report: ReviewReport, offsets: np.ndarray) -> None:
+    """Write everything but the frame store into the bundle directory ``tmp``.
+
+    Args:
+        tmp: the bundle being built (its ``frames.jpg`` already written).
+        analysis: the material's analysis (with a face track).
+        report: its review (not failed).
+        offsets: (N + 1,) frame-store offsets.
+
+    Raises:
+        InputError: the frames written and the frames tracked disagree.
+    """
+    from dhsdk import __version__
+    from dhsdk.avatar.review_sheet import save_review_sheet
+
+    track, info = analysis.track, analysis.material.info
+    n = len(track.landmarks)
+    if len(offsets) != n + 1:
+        raise InputError(f"{info.path}: {len(offsets) - 1} frames were written but {n} were tracked; "
+                         f"the file may be damaged, export it again")
+    neutral = track.neutral_lips()
+    centre = mouth_region.crop_centre(neutral)
+    report.save(tmp / bundle.REVIEW_JSON)
+    save_review_sheet(tmp / bundle.REVIEW_PNG, analysis, report, _roi_corners(centre, track.to_canonical))
+    if info.kind == "image":
+        loop, fps = IdleLoop("loop", 0, n - 1), track.fps
+    else:
+        desc = np.nan_to_num(analysis.measures["face_desc"])
+        loop, fps = choose_loop(track.to_canonical, track.canonical_lips, info.fps, desc), info.fps
+    ref_image, ref_points = analysis.reference or _most_open_frame(tmp, offsets, analysis)
+    _write_jpeg(tmp / bundle.REFERENCE, ref_image)
+    gap = track.lip_gap
+    closed = closed_threshold(gap)
+    bundle.write_arrays(tmp, offsets=offsets, landmarks=track.landmarks, to_canonical=track.to_canonical,
+                        lips=track.lips, neutral_lips=neutral, lower_face=track.lower_face_canonical(),
+                        reference_lips=ref_points[list(LIP_IDS)].astype(np.float32),
+                        reference_to_canonical=image_to_canonical(ref_points), lip_gap=gap)
+    w, h = analysis.size
+    bundle.write_manifest(tmp, {
+        "dhsdk_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source": {"name": info.path.name, "path": str(info.path.resolve()), "sha256": file_sha256(info.path),
+                   "kind": info.kind, "width": info.width, "height": info.height, "fps": info.fps,
+                   "frames": analysis.frames, "rotation": info.rotation, "codec": info.codec},
+        "fps": fps, "num_frames": n, "width": w, "height": h,
+        "crop": {"centre": [float(v) for v in centre], "extent": mouth_region.CROP_EXTENT},
+        "idle_loop": loop.to_json(),
+        "mouth_model": "warp",
+        "mouth": {"closed_threshold": closed, "closed_frames": int(np.count_nonzero(gap < closed))},
+        "review": report.summary(),
+        "files": {"frames": bundle.FRAMES, "arrays": bundle.ARRAYS, "reference": bundle.REFERENCE,
+                  "review": bundle.REVIEW_JSON, "review_sheet": bundle.REVIEW_PNG},
+    })

@@ -111,7 +111,7 @@ def analyze_photo(material: Material, on_frame: Callable[[np.ndarray], None] | N
         if points is None and boxes:  # a face too small for the whole-photo mesh
             points = mesh.landmarks_in(small, face_crop(boxes[0], small.shape))
     measures = FrameMeasures()
-    measure_frame(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), points, measures)
+    measure_frame(small, points, measures)
     thumb_scale = min(1.0, THUMB_PX / h)
     thumbs = [(0, cv2.resize(image, None, fx=thumb_scale, fy=thumb_scale, interpolation=cv2.INTER_AREA))]
     track, reference = None, None

@@ -3,7 +3,8 @@
 Top: thumbnails across the clip with the tracked face (lip contours, face outline) and the
 mouth ROI drawn on them; frames a failing or warning check points at are framed in red and
 labelled. Bottom: the per-frame signals behind the checks (face found, sharpness, brightness,
-mouth opening) with their thresholds, so "why did it fail" is visible at a glance.
+inner-lip gap with the closed-mouth threshold) with their thresholds, so "why did it fail" is
+visible at a glance.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from dhsdk.atomic import atomic_file
 from dhsdk.fonts import use_sheet_fonts
 from dhsdk.avatar import review as rv
 from dhsdk.avatar.analyze import Analysis
-from dhsdk.geometry import LIP_IDS, mouth_opening
+from dhsdk.avatar.mouth_state import closed_threshold
+from dhsdk.geometry import LIP_IDS
 
 MAX_TILES = 12
 OVAL_IDS = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
@@ -85,11 +87,17 @@ def save_review_sheet(path: str | Path, analysis: Analysis, report: rv.ReviewRep
     tiles = _pick(analysis, report)
     cols = min(6, len(tiles))
     rows = int(np.ceil(len(tiles) / cols))
-    fig = plt.figure(figsize=(2.2 * cols + 1, 2.6 * rows + 2.6))
-    grid = fig.add_gridspec(rows + 1, cols, height_ratios=[2.6] * rows + [2.2])
+    lines = [f"{c.status.upper()} {c.name}: {c.reason}" for c in report.checks if c.status in ("warn", "fail")][:8]
+    text_h = 0.14 * max(len(lines), 1) + 0.1
+    fig = plt.figure(figsize=(2.2 * cols + 1, 2.6 * rows + 2.6 + text_h))
+    grid = fig.add_gridspec(rows + 2, cols, height_ratios=[2.6] * rows + [text_h, 2.2])
     for k, (index, image, labels) in enumerate(tiles):
         _draw(fig.add_subplot(grid[k // cols, k % cols]), image, index, analysis, roi, labels)
-    ax = fig.add_subplot(grid[rows, :])
+    note = fig.add_subplot(grid[rows, :])
+    note.axis("off")
+    note.text(0.0, 1.0, "\n".join(lines) or "every check passed", fontsize=7, va="top", ha="left",
+              transform=note.transAxes)
+    ax = fig.add_subplot(grid[rows + 1, :])
     m, info = analysis.measures, analysis.material.info
     t = np.arange(len(m["brightness"])) / (info.fps or 1.0)
     if len(t) > 1:
@@ -98,8 +106,9 @@ def save_review_sheet(path: str | Path, analysis: Analysis, report: rv.ReviewRep
         ax.plot(t, sharp, label=f"sharpness / {rv.SHARPNESS[0] * 4:g}", color="#2060c0")
         ax.axhline(rv.SHARPNESS[1] / (rv.SHARPNESS[0] * 4), color="#2060c0", ls=":", lw=0.8)
         if analysis.track is not None:
-            ax.plot(t, 4 * mouth_opening(analysis.track.canonical_lips)[: len(t)], label="mouth opening x4",
-                    color="#c02060")
+            gap = analysis.track.lip_gap
+            ax.plot(t, 4 * gap[: len(t)], label="lip gap x4", color="#c02060")
+            ax.axhline(4 * closed_threshold(gap), color="#c02060", ls=":", lw=0.8)   # closed below
             missing = ~analysis.track.found[: len(t)]
             ax.fill_between(t, 0, 1, where=missing, color="red", alpha=0.2, label="no face", step="mid")
         ax.set_xlabel("seconds")
@@ -107,8 +116,6 @@ def save_review_sheet(path: str | Path, analysis: Analysis, report: rv.ReviewRep
         ax.legend(fontsize=7, loc="upper right", ncol=4)
     else:
         ax.axis("off")
-    lines = [f"{c.status.upper()} {c.name}: {c.reason}" for c in report.checks if c.status in ("warn", "fail")]
-    ax.set_title("\n".join(lines[:6]) or "every check passed", fontsize=7, loc="left")
     fig.suptitle(f"{Path(report.source).name}: review {report.verdict.upper()}", fontsize=11,
                  color={"fail": "red", "warn": "#b07000"}.get(report.verdict, "green"))
     use_sheet_fonts(fig)   # CJK text (names, speech) renders, not boxes

@@ -208,3 +208,146 @@ def save_image(path: str | Path, rgb: np.ndarray, mode: str = "RGB", **kwargs) -
         image.putalpha(Image.fromarray(alpha))
     image.save(path, **kwargs)
     return path
+
+
+# ---- a head that nods and turns (out-of-plane rotation) -----------------------------------
+
+PIVOT_BEHIND = 0.45  # rotation centre behind the face's mean depth, in face heights (about the ears' depth)
+
+
+@functools.lru_cache(maxsize=1)
+def astronaut_mesh3d() -> np.ndarray:
+    """(478, 3) float64 mediapipe mesh of the still photo with depth: x, y in pixels, z in pixels
+    too (mediapipe's relative depth, scaled like x; negative towards the camera). Taken from
+    mediapipe directly, not through dhsdk (the generator's truth must not come from the code
+    under test)."""
+    import mediapipe as mp
+
+    image = np.asarray(astronaut())
+    h, w = image.shape[:2]
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True) as mesh:
+        found = mesh.process(image).multi_face_landmarks
+    assert found, "mediapipe found no face in skimage.data.astronaut()"
+    points = np.array([(p.x * w, p.y * h, p.z * w) for p in found[0].landmark], np.float64)
+    points.flags.writeable = False
+    return points
+
+
+def rotated_mesh(pitch_deg: float, yaw_deg: float) -> np.ndarray:
+    """(478, 3) the photo's 3-D mesh with the head turned: ``pitch_deg`` nods the chin down
+    (positive) or up, ``yaw_deg`` turns the face towards image-right (positive), about a centre
+    :data:`PIVOT_BEHIND` face heights behind the face; x, y stay photo pixels (orthographic)."""
+    mesh = astronaut_mesh3d()
+    face_h = mesh[:, 1].max() - mesh[:, 1].min()
+    pivot = np.array([mesh[:, 0].mean(), mesh[:, 1].mean(), mesh[:, 2].mean() + PIVOT_BEHIND * face_h])
+    p, y = np.radians(pitch_deg), np.radians(yaw_deg)
+    # y grows downwards and z away from the camera: chin down = rotation taking +y towards +z
+    pitch = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    yaw = np.array([[np.cos(y), 0, -np.sin(y)], [0, 1, 0], [np.sin(y), 0, np.cos(y)]])
+    return (mesh - pivot) @ (yaw @ pitch).T + pivot
+
+
+def _anchor_points(mesh2d: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Fixed points that pin the image around the face: a ring at 1.6x the face's extent
+    and the photo's border."""
+    centre = mesh2d.mean(0)
+    half = (mesh2d.max(0) - mesh2d.min(0)) / 2 * 1.6
+    a = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    ring = centre + np.stack([half[0] * np.cos(a), half[1] * np.sin(a)], 1)
+    h, w = shape
+    t = np.linspace(0, 1, 5)
+    border = np.concatenate([np.stack([t * (w - 1), 0 * t], 1), np.stack([t * (w - 1), 0 * t + h - 1], 1),
+                             np.stack([0 * t, t * (h - 1)], 1)[1:-1], np.stack([0 * t + w - 1, t * (h - 1)], 1)[1:-1]])
+    return np.concatenate([ring, border])
+
+
+@functools.lru_cache(maxsize=1)
+def _photo_triangles() -> np.ndarray:
+    """(T, 3) Delaunay triangles over the photo's mesh points and :func:`_anchor_points`."""
+    from scipy.spatial import Delaunay
+
+    mesh = astronaut_mesh3d()[:, :2]
+    return Delaunay(np.concatenate([mesh, _anchor_points(mesh, astronaut().shape[:2])])).simplices
+
+
+def turned_frame(pitch_deg: float, yaw_deg: float, placement: np.ndarray,
+                 size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut with her head turned, placed on a canvas.
+
+    The face is a piecewise-affine warp of the photo over its mesh triangles, moved as the
+    rotated 3-D mesh projects (drawn back to front), with the surroundings pinned by fixed
+    anchor points, so hair and background stretch smoothly; the rest follows ``placement``.
+
+    Args:
+        placement: (2, 3) photo -> canvas similarity.
+        size: canvas (width, height).
+
+    Returns:
+        ((H, W, 3) uint8 RGB frame, (478, 2) float64 true mesh in canvas pixels).
+    """
+    import cv2
+
+    from dhsdk.geometry import apply_affine, invert_affine
+
+    photo = astronaut()
+    src3 = astronaut_mesh3d()
+    moved = rotated_mesh(pitch_deg, yaw_deg)
+    anchors = _anchor_points(src3[:, :2], photo.shape[:2])
+    src = np.concatenate([src3[:, :2], anchors])
+    dst = apply_affine(placement, np.concatenate([moved[:, :2], anchors]))
+    depth = np.concatenate([moved[:, 2], np.full(len(anchors), moved[:, 2].max())])
+    tris = _photo_triangles()
+    w, h = size
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    back = invert_affine(placement)
+    mapx = back[0, 0] * gx + back[0, 1] * gy + back[0, 2]
+    mapy = back[1, 0] * gx + back[1, 1] * gy + back[1, 2]
+    ids = np.full((h, w), -1, np.int32)
+    order = np.argsort(-depth[tris].mean(1))   # far triangles first, near ones drawn over them
+    for t in order:
+        cv2.fillConvexPoly(ids, np.round(dst[tris[t]] * 16).astype(np.int32), int(t), lineType=cv2.LINE_8, shift=4)
+    d = np.concatenate([dst[tris], np.ones((len(tris), 3, 1))], 2)           # (T, 3, 3)
+    ok = np.abs(np.linalg.det(d)) > 1e-6
+    m = np.zeros((len(tris), 3, 2))
+    m[ok] = np.linalg.solve(d[ok], src[tris[ok]])                            # dst -> src per triangle
+    inside = (ids >= 0) & ok[np.maximum(ids, 0)]
+    t = ids[inside]
+    mapx[inside] = gx[inside] * m[t, 0, 0] + gy[inside] * m[t, 1, 0] + m[t, 2, 0]
+    mapy[inside] = gx[inside] * m[t, 0, 1] + gy[inside] * m[t, 1, 1] + m[t, 2, 1]
+    frame = cv2.remap(np.ascontiguousarray(photo), mapx.astype(np.float32), mapy.astype(np.float32),
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    return frame, apply_affine(placement, moved[:, :2])
+
+
+@dataclass
+class TurningClip:
+    """A generated clip of a head that nods and turns, and its truth.
+
+    Attributes:
+        path: the encoded video.
+        angles: (N, 2) float64 pitch (chin down +) and yaw (towards image-right +), degrees.
+        points: (N, 478, 2) float64 true mesh per frame, canvas pixels.
+        size: (width, height).
+        fps: frame rate.
+    """
+
+    path: Path
+    angles: np.ndarray
+    points: np.ndarray
+    size: tuple[int, int]
+    fps: float
+
+
+def turning_portrait(path: str | Path, seconds: float = 4.0, fps: float = 25.0, size: tuple[int, int] = (384, 512),
+                     face_px: float = 170.0, pitch_deg: float = 25.0, yaw_deg: float = 0.0, period_s: float = 2.0,
+                     **encode) -> TurningClip:
+    """Encode the astronaut nodding by +-``pitch_deg`` and turning by +-``yaw_deg`` (sinusoids of
+    ``period_s``, the turn a quarter period behind the nod), face ``face_px`` tall at
+    (0.5 W, 0.37 H), like :func:`moving_portrait` but out of the image plane."""
+    n = int(round(seconds * fps))
+    phase = 2 * np.pi * np.arange(n) / fps / period_s
+    angles = np.stack([pitch_deg * np.sin(phase), yaw_deg * np.sin(phase - np.pi / 2)], 1)
+    placement = similarity(face_px / FACE_PX, 0.0, FACE_CENTRE, (0.5 * size[0], 0.37 * size[1]))
+    frames, points = zip(*(turned_frame(p, y, placement, size) for p, y in angles))
+    write_video(path, frames, fps, **encode)
+    return TurningClip(Path(path), angles, np.stack(points), size, fps)

@@ -1,7 +1,8 @@
 """Session fixtures of the avatar tests: generated material (made once per session in a
 temporary directory) and the bundles built from it.
 
-Expensive things are built once: the moving-portrait clip, its analysis and its avatar, the
+Expensive things are built once: the moving-portrait clip, its analysis and its avatar, a
+nodding clip, the
 default photo's avatar (in a temporary ``DHSDK_CACHE``, never ~/.cache).
 """
 from __future__ import annotations
@@ -28,6 +29,12 @@ def material_dir(tmp_path_factory) -> Path:
 def moving_clip(material_dir) -> gen.Clip:
     """The astronaut swaying, leaning and nodding for 4 s at 25 fps, 384x512 H.264."""
     return gen.moving_portrait(material_dir / "moving.mp4", MOVING_SECONDS, FPS, MOVING_SIZE)
+
+
+@pytest.fixture(scope="session")
+def nodding_clip(material_dir) -> gen.TurningClip:
+    """The astronaut nodding +-25 deg every 2 s for 4 s at 25 fps, 384x512 H.264."""
+    return gen.turning_portrait(material_dir / "nod25.mp4", MOVING_SECONDS, FPS, MOVING_SIZE, pitch_deg=25.0)
 
 
 @pytest.fixture(scope="session")

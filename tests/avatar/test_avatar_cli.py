@@ -54,7 +54,8 @@ def test_create_and_info(capsys, moving_clip, tmp_path):
     assert code == 0
     assert "384x512, 100 frames at 25 fps" in out
     info = json.loads(out[out.index("{"):])
-    assert set(info) == {"source", "idle_loop", "crop", "review", "mouth_model"}
+    assert set(info) == {"source", "idle_loop", "crop", "mouth", "review", "mouth_model"}
+    assert 0.03 <= info["mouth"]["closed_threshold"] <= 0.06
     # again without --force: refused, the bundle untouched
     stamp = (out_dir / "manifest.json").stat().st_mtime_ns
     code, out, err = _run(capsys, "create", moving_clip.path, "-o", out_dir, "--quiet")

@@ -45,6 +45,8 @@ def test_bundle_files_and_manifest(moving_avatar):
     arrays = bundle.read_arrays(avatar.path, m)
     assert arrays["landmarks"].shape == (100, 478, 2) and arrays["landmarks"].dtype == np.float32
     assert arrays["to_canonical"].dtype == np.float64 and arrays["lower_face"].ndim == 2
+    assert arrays["lip_gap"].shape == (100,) and arrays["lip_gap"].dtype == np.float32
+    assert m["mouth"]["closed_frames"] == int((arrays["lip_gap"] < m["mouth"]["closed_threshold"]).sum())
 
 
 def test_load_round_trip(moving_avatar):
@@ -68,6 +70,37 @@ def test_older_schema_number_still_reads(copy):
     """Schema 1 is the first; a reader accepts every schema up to its own."""
     _edit_manifest(copy, schema_version=bundle.SCHEMA_VERSION)
     Avatar.load(copy)
+
+
+def test_bundle_from_before_the_mouth_state_loads_with_it_derived(moving_avatar, copy):
+    """A bundle written before ``lip_gap`` and ``mouth`` existed (same schema number) loads, and
+    gets exactly what creation would have stored."""
+    avatar, _ = moving_avatar
+    _edit_manifest(copy, mouth=None)
+    with np.load(copy / bundle.ARRAYS) as z:
+        arrays = {k: z[k] for k in z.files if k != "lip_gap"}
+    np.savez(copy / bundle.ARRAYS, **arrays)
+    old = Avatar.load(copy)
+    assert np.allclose(old.lip_gap, avatar.lip_gap, atol=1e-6)
+    assert old.closed_threshold == pytest.approx(avatar.closed_threshold, abs=1e-6)
+    assert np.array_equal(old.closed_mouth, avatar.closed_mouth)
+
+
+@pytest.mark.parametrize("mouth", [{"closed_threshold": "low"}, {"closed_threshold": -0.1}, {}, [0.05]],
+                         ids=["string", "negative", "empty", "list"])
+def test_damaged_mouth_entry(copy, mouth):
+    _edit_manifest(copy, mouth=mouth)
+    with pytest.raises(BundleError, match="mouth"):
+        Avatar.load(copy)
+
+
+def test_lip_gap_of_the_wrong_length(copy):
+    with np.load(copy / bundle.ARRAYS) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["lip_gap"] = arrays["lip_gap"][:-1]
+    np.savez(copy / bundle.ARRAYS, **arrays)
+    with pytest.raises(BundleError, match="lip_gap"):
+        Avatar.load(copy)
 
 
 def test_not_a_directory(tmp_path):
@@ -199,9 +232,12 @@ def test_reference_missing(copy):
         avatar.reference_crop(128)
 
 
-def test_write_arrays_needs_every_key(tmp_path):
+def test_write_arrays_needs_every_key_and_no_other(tmp_path):
     with pytest.raises(ValueError, match="arrays missing"):
         bundle.write_arrays(tmp_path, offsets=np.zeros(2, np.int64))
+    arrays = {k: np.zeros(1) for k in bundle.ARRAY_KEYS}
+    with pytest.raises(ValueError, match="unknown: \\['typo'\\]"):
+        bundle.write_arrays(tmp_path, **arrays, typo=np.zeros(1))
 
 
 def test_write_manifest_stamps_format_and_schema(tmp_path):

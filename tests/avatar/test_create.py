@@ -44,6 +44,16 @@ def test_video_bundle(moving_avatar, moving_clip):
     assert m["crop"]["extent"] == mouth_region.CROP_EXTENT
 
 
+def test_nodding_footage_makes_an_avatar(nodding_clip, tmp_path):
+    """A head nodding +-25 deg (what the render stage's nod test drives): created, with a warning."""
+    avatar, report = _create(nodding_clip.path, tmp_path / "nod")
+    assert report.check("head_pose").status == "warn" and not report.failures
+    assert avatar.num_frames == len(nodding_clip.angles) == 100
+    # the tracked mesh follows the true one through the nod (eye distance ~69 px here)
+    err = np.linalg.norm(avatar.landmarks - nodding_clip.points, axis=-1).mean(1)
+    assert np.percentile(err, 95) < 0.06 * 69
+
+
 @pytest.mark.slow  # builds the default avatar (~7 s) unless another test did
 def test_photo_bundle(default_avatar):
     m = default_avatar.manifest
@@ -92,6 +102,8 @@ def _bad(name, tmp_path):
     """Make the bad input ``name`` in tmp_path; returns its path."""
     import cv2
 
+    from dhsdk.geometry import apply_affine
+
     d = tmp_path
     if name == "empty":
         (d / "empty.mp4").write_bytes(b"")
@@ -119,13 +131,27 @@ def _bad(name, tmp_path):
         return gen.write_video(d / "dark.mp4", [np.zeros((384, 384, 3), np.uint8)] * 100)
     if name == "one_frame":
         return gen.write_video(d / "one.mp4", [cv2.resize(np.asarray(gen.astronaut()), (768, 768))])
+    if name == "blurred":
+        return gen.save_image(d / "blur.png", cv2.GaussianBlur(np.asarray(gen.astronaut()), (0, 0), 6.0))
+    if name == "mouth_covered":   # a hand over the mouth for 2 of 3 s of talking-head footage
+        affines = gen.moving_affines(75, 25.0, (384, 512))
+        mouth = np.stack([apply_affine(a, gen.astronaut_mesh()[[13, 14, 61, 291]]) for a in affines])
+        frames = []
+        for k, a in enumerate(affines):
+            f = gen.warp(gen.astronaut(), a, (384, 512))
+            if k >= 25:
+                (x0, y0), (x1, y1) = mouth[k].min(0) - 18, mouth[k].max(0) + 18
+                cv2.rectangle(f, (int(x0), int(y0)), (int(x1), int(y1)), (200, 170, 150), -1)
+            frames.append(f)
+        return gen.write_video(d / "hand.mp4", frames)
     raise KeyError(name)
 
 
 # bad input -> (InputError that is a ReviewFailed?, what the message must name)
 BAD = {"empty": (False, "empty"), "text": (False, "not a video"), "truncated": (False, "truncated or damaged"),
        "truncated_faststart": (True, "decodable"), "no_face": (True, "one_face"), "two_faces": (True, "more than one face"),
-       "face_40px": (True, "face_size"), "dark": (True, "too dark"), "one_frame": (True, "duration")}
+       "face_40px": (True, "face_size"), "dark": (True, "too dark"), "one_frame": (True, "duration"),
+       "blurred": (True, "sharpness"), "mouth_covered": (True, "mouth hidden")}
 
 
 @pytest.mark.parametrize("name", list(BAD))
@@ -138,6 +164,7 @@ def test_bad_input_is_refused_and_leaves_nothing(tmp_path, name, no_leftovers):
         _create(source, out)
     assert isinstance(e.value, ReviewFailed) == review_failed, e.value
     assert names in str(e.value)
+    assert "\n" not in str(e.value)   # one line
     if review_failed:
         assert e.value.report.verdict == "fail" and "fix:" in str(e.value)
     no_leftovers(out)

@@ -15,7 +15,7 @@ from dhsdk.avatar.create import review_material
 from dhsdk.geometry import apply_affine
 
 CHECKS = ["decodable", "duration", "fps", "resolution", "one_face", "face_size", "sharpness", "exposure",
-          "clipping", "mouth_visible", "head_pose", "jitter", "mouth_still", "neutral_mouth", "training_length",
+          "clipping", "mouth_visible", "head_pose", "jitter", "lip_motion", "neutral_mouth", "training_length",
           "audio"]
 FIELDS = {"name", "status", "value", "threshold", "reason", "fix", "frames"}
 
@@ -44,8 +44,11 @@ def test_moving_portrait_passes(moving_review):
     assert report.verdict == "warn", report.text()   # 4 s, 384x512, no audio: warnings only
     assert not report.failures
     for name in ("decodable", "fps", "one_face", "face_size", "sharpness", "exposure", "mouth_visible",
-                 "head_pose", "jitter", "mouth_still"):
+                 "head_pose", "jitter"):
         assert report.check(name).status == "pass", report.check(name)
+    # a still mouth and no audio: nothing for per-person a2k adaptation to learn from
+    c = report.check("lip_motion")
+    assert c.status == "warn" and c.value == 0.0 and "no audio" in c.reason, c
     assert report.check("duration").status == "warn" and report.check("duration").value == pytest.approx(4.0)
     assert report.check("resolution").status == "warn" and report.check("resolution").value == 384
     assert report.check("face_size").value == pytest.approx(170, rel=0.12)   # built 170 px tall
@@ -53,11 +56,12 @@ def test_moving_portrait_passes(moving_review):
     assert report.info["frames"] == 100 and report.info["codec"] == "h264"
 
 
-def test_head_pose_range_matches_the_clip(moving_review):
-    """The clip rolls by +-4 deg: the roll range (5th..95th percentile) is just under 8 deg."""
+def test_in_plane_motion_is_not_a_head_turn(moving_review):
+    """The clip only sways, leans and rolls by +-4 deg in the image plane: no turn, no nod (the
+    canonical frame follows roll exactly, so it is not graded)."""
     report, _ = moving_review
     c = report.check("head_pose")
-    assert 5.0 < c.value < 10.0 and "tilt (roll)" in c.reason
+    assert c.status == "pass" and c.value < 3.0, c
 
 
 def test_jitter_check_measures_the_raw_track(moving_review):
@@ -67,12 +71,40 @@ def test_jitter_check_measures_the_raw_track(moving_review):
     assert analysis.track.jitter() < c.value / 2   # the smoothed track the bundle keeps is steadier
 
 
+def test_a_25_degree_nod_warns_at_most(nodding_clip):
+    """Nods the renderer follows are normal footage: head_pose warns at most, and neither the
+    tracker's noise during the nod nor the mouth's changing look (foreshortening) fails anything."""
+    report, _ = review_material(nodding_clip.path, show_progress=False)
+    assert not report.failures, report.text()
+    c = report.check("head_pose")
+    assert c.status in ("pass", "warn") and "nods up to" in c.reason, c
+    assert 18.0 < c.value < 30.0    # the truth is 25 deg (95th percentile 24.7)
+    assert report.check("jitter").status == "pass" and report.check("mouth_visible").status == "pass"
+
+
+def test_shaky_camera_fails_jitter(tmp_path, moving_clip):
+    """The whole picture jumps by a random 4 % of the eye distance from frame to frame (an
+    unsteadied camera, or a tracker that cannot hold the face): the review refuses it."""
+    rng = np.random.default_rng(1)
+    mesh = gen.astronaut_mesh()
+    eye = np.linalg.norm(mesh[263] - mesh[33]) / 1.44 * 170.0 / gen.FACE_PX   # the clip's eye distance, px
+    frames = []
+    for a in moving_clip.affines[:75]:
+        shaken = a.copy()
+        shaken[:, 2] += rng.normal(0.0, 0.04 * eye / np.sqrt(2), 2)
+        frames.append(gen.warp(gen.astronaut(), shaken, moving_clip.size))
+    report, _ = _review(gen.write_video(tmp_path / "shaky.mp4", frames))
+    c = report.check("jitter")
+    assert c.status == "fail" and c.value > rv.JITTER[1], report.text()
+    assert "tripod" in c.fix
+
+
 def test_default_photo_passes(portrait_png):
     report, analysis = _review(portrait_png)
     _assert_well_formed(report)
     assert report.verdict != "fail", report.text()
     assert report.kind == "image"
-    for name in ("duration", "fps", "jitter", "mouth_still", "training_length", "audio"):
+    for name in ("duration", "fps", "jitter", "lip_motion", "training_length", "audio"):
         assert report.check(name).status == "skip"
     assert report.check("one_face").status == "pass" and report.check("face_size").status == "pass"
     assert analysis.track is not None and len(analysis.track.landmarks) == 200  # 8 s of idle motion at 25 fps
@@ -120,6 +152,41 @@ def test_contact_sheet_png(moving_review, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["sheet.png"]   # no temporary left
 
 
+# ---- the sound: information for per-person training, never a refusal ------------------------
+
+def _with_audio(analysis, pcm):
+    """The analysis with ``pcm`` (16 kHz float32) as the footage's sound."""
+    import dataclasses
+
+    return dataclasses.replace(analysis, audio=np.asarray(pcm, np.float32))
+
+
+def test_bad_sound_warns_and_never_refuses(moving_review):
+    """Loud clipped hiss and no speech: the audio warns (per-person training learns less), the
+    avatar is not refused for it."""
+    _, analysis = moving_review
+    hiss = np.clip(np.random.default_rng(0).normal(0, 0.6, 4 * 16000), -1, 1)
+    report = rv.review(_with_audio(analysis, hiss))
+    c = report.check("audio")
+    assert c.status == "warn" and "clipped" in c.reason and "per-person training" in c.reason, c
+    assert not report.failures
+    assert "no speech" in report.check("lip_motion").reason
+
+
+def test_a_voice_over_is_told_from_talking(moving_review):
+    """Speech under a mouth that never moves (the astronaut's still smile): lip_motion says the
+    voice is not the footage's own, so per-person adaptation has nothing to learn."""
+    pytest.importorskip("espeakng_loader")
+    from dhsdk.adapters.tts.espeak import EspeakTTS
+    from dhsdk.audio import load_audio
+
+    chunk = EspeakTTS(voice="en-us").synthesize("Only nineteen ninety nine today, while stocks last.")
+    speech = load_audio((chunk.pcm, chunk.sample_rate))[: 4 * 16000]
+    _, analysis = moving_review
+    c = rv.review(_with_audio(analysis, speech)).check("lip_motion")
+    assert c.status == "warn" and c.value > 1.0 and "voice-over" in c.reason, c
+
+
 # ---- bad material: each fails the check that names its problem ----------------------------
 
 def _failed(report) -> set[str]:
@@ -148,7 +215,8 @@ def test_face_of_40_px(tmp_path, canvas):
     _assert_well_formed(report)
     c = report.check("face_size")
     assert c.status == "fail" and c.value == pytest.approx(40, rel=0.2), report.text()
-    assert re.fullmatch(r"face is \d+ px tall, needs >= 160 px", c.reason), c.reason
+    assert re.fullmatch(r"face is \d+ px tall, needs >= 100 px \(160 px or more for a sharp mouth\)", c.reason), \
+        c.reason
     assert "closer" in c.fix
 
 
@@ -168,7 +236,7 @@ def test_dark_video(tmp_path):
     c = report.check("exposure")
     assert c.status == "fail" and c.value < 0.05 and "too dark" in c.reason and "add light" in c.fix
     assert report.check("one_face").status == "fail"
-    for name in ("mouth_visible", "head_pose", "jitter", "mouth_still", "neutral_mouth"):
+    for name in ("mouth_visible", "head_pose", "jitter", "lip_motion", "neutral_mouth"):
         assert report.check(name).status == "skip"
 
 
@@ -261,6 +329,19 @@ def test_second_person_in_a_video(tmp_path, moving_clip):
 
 
 # ---- measures -----------------------------------------------------------------------------
+
+def test_head_pose_of_a_turned_3d_mesh():
+    """Exact projections of the frontal face's 3-D mesh turned and nodded by known angles: the
+    estimate follows both within 3 deg up to +-35 deg (chin no more than 25 deg down) and never
+    reads a turn more than 3 deg high. The astronaut herself reads 1 deg turned, 3 deg tilted."""
+    for pitch in range(-35, 36, 5):
+        for yaw in range(-35, 36, 5):
+            est = rv.head_pose_deg(gen.rotated_mesh(pitch, yaw)[None, :, :2])[0]
+            assert abs(est[1] - pitch) < 3.0, (pitch, yaw, est)
+            assert abs(est[0]) < abs(yaw) + 3.0, (pitch, yaw, est)
+            if pitch <= 25:
+                assert abs(est[0] - yaw) < 3.0, (pitch, yaw, est)
+
 
 @pytest.mark.parametrize("degrees", [-12.0, 0.0, 7.0])
 def test_head_pose_roll_from_a_rotated_mesh(degrees):
