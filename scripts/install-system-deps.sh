@@ -14,6 +14,7 @@ PACKAGES=(
   libobs-dev        # builds the OBS source plugin (obs-plugin/)
   xvfb              # X server for libobs in the OBS plugin end-to-end test
   fonts-wqy-microhei  # CJK glyphs in the review and contact sheets (4 MB; fonts-noto-cjk works too)
+  pocketsphinx-testdata  # real read speech with transcripts: the a2k teacher's training data (2 MB)
 )
 
 missing=()

@@ -25,13 +25,24 @@ FLOOR = 1e-10
 def _tables() -> tuple[np.ndarray, np.ndarray]:
     """(WIN,) Hann window and (N_FFT//2+1, N_MELS) HTK mel filterbank, float32."""
     window = np.hanning(WIN + 1)[:WIN].astype(np.float32)
+    return window, _filterbank(1.0)
+
+
+def _filterbank(warp: float) -> np.ndarray:
+    """(N_FFT//2+1, N_MELS) float32 HTK mel filterbank, 20-7600 Hz, with its band edges scaled by
+    the vocal-tract-length factor ``warp`` (piecewise linear above 4.8 kHz so 8 kHz stays 8 kHz)."""
     mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
     inv = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)  # noqa: E731
     edges = inv(np.linspace(mel(20.0), mel(7600.0), N_MELS + 2))
+    if warp != 1.0:
+        nyq = SR / 2
+        knee = 4800.0 * min(warp, 1.0) / warp
+        edges = np.where(edges <= knee, edges * warp,
+                         nyq - (nyq - knee * warp) / (nyq - knee) * (nyq - edges))
     freqs = np.arange(N_FFT // 2 + 1) * SR / N_FFT
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     fb = np.maximum(0.0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
-    return window, np.ascontiguousarray(fb.T, dtype=np.float32)
+    return np.ascontiguousarray(fb.T, dtype=np.float32)
 
 
 def silence_value() -> float:
@@ -39,9 +50,11 @@ def silence_value() -> float:
     return float(np.log(FLOOR))
 
 
-def _frames_to_mel(frames: np.ndarray) -> np.ndarray:
-    """(F, WIN) sample frames -> (F, N_MELS) float32 log-mel."""
+def _frames_to_mel(frames: np.ndarray, warp: float = 1.0) -> np.ndarray:
+    """(F, WIN) sample frames -> (F, N_MELS) float32 log-mel (``warp``: see :func:`log_mel`)."""
     window, fb = _tables()
+    if warp != 1.0:
+        fb = _filterbank(warp)
     spec = np.fft.rfft(frames * window, n=N_FFT, axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
     return np.log(np.maximum(power @ fb, FLOOR)).astype(np.float32)
@@ -51,11 +64,14 @@ def _framed(padded: np.ndarray, count: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][:count]
 
 
-def log_mel(pcm: np.ndarray) -> np.ndarray:
+def log_mel(pcm: np.ndarray, warp: float = 1.0) -> np.ndarray:
     """Batch log-mel of a whole signal.
 
     Args:
         pcm: (n,) float32 16 kHz mono.
+        warp: vocal-tract-length factor for training augmentation (VTLP: the filterbank's bands
+            scaled by ``warp``, so formants move as in a longer or shorter vocal tract); the
+            run-time features are always 1.
 
     Returns:
         (ceil(n / 160), 80) float32 natural-log mel power.
@@ -66,7 +82,7 @@ def log_mel(pcm: np.ndarray) -> np.ndarray:
         return np.zeros((0, N_MELS), np.float32)
     padded = np.zeros(LEFT + count * HOP + WIN, np.float32)
     padded[LEFT:LEFT + len(pcm)] = pcm
-    return _frames_to_mel(_framed(padded, count))
+    return _frames_to_mel(_framed(padded, count), warp)
 
 
 class LogMel:

@@ -23,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--force", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--reader", choices=["pyav", "dali"], default="pyav", help="video decoder (dali: NVDEC on a GPU)")
+    c.add_argument("--no-adapt", action="store_true", help="do not fine-tune the lip model on the presenter's own "
+                                                          "speech (done when the footage has >= 20 s of it)")
     i = sub.add_parser("info", help="describe an avatar bundle")
     i.add_argument("bundle", help="bundle directory, or 'default'")
 
@@ -56,12 +58,14 @@ def _create(args: argparse.Namespace) -> int:
 
     try:
         avatar, report = create_avatar(args.input, args.output, force=args.force, show_progress=not args.quiet,
-                                       reader=args.reader)
+                                       reader=args.reader, adapt=not args.no_adapt)
     except ReviewFailed as e:
         print(e.report.text(), file=sys.stderr)
         print("dhsdk avatar create: no avatar written: the material failed its review", file=sys.stderr)
         return 1
     print(report.text())
+    if "a2k_adaptation" in avatar.manifest:
+        print(f"lip model: {avatar.manifest['a2k_adaptation']['reason']}")
     print(f"avatar: {avatar!r}")
     print(f"review: {avatar.path / 'review.json'}, contact sheet: {avatar.path / 'review.png'}")
     return 0
@@ -73,6 +77,7 @@ def _info(args: argparse.Namespace) -> int:
     avatar = Avatar.default() if args.bundle == "default" else Avatar.load(args.bundle)
     m = avatar.manifest
     print(repr(avatar))
-    print(json.dumps({k: m[k] for k in ("source", "idle_loop", "crop", "mouth", "review", "mouth_model") if k in m},
+    print(json.dumps({k: m[k] for k in ("source", "idle_loop", "crop", "mouth", "review", "mouth_model",
+                                                         "a2k_model") if k in m},
                      indent=2, ensure_ascii=False))
     return 0

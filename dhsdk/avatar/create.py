@@ -11,8 +11,11 @@ Memory stays bounded whatever the footage's length: frames stream from the decod
 the analysis straight into the frame store; only per-frame numbers (the mesh and measures)
 and a fixed number of thumbnails are kept.
 
-Steps that build on a finished avatar (per-person training from the footage, which needs the
-analysis' track and audio) run at the end of :func:`create_avatar`, once the bundle is in place.
+Steps that build on the bundle run after it is written and before it goes into place, while the
+analysis' track and audio are still in hand: per-person a2k adaptation
+(:func:`dhsdk.train.a2k_adapt.auto_adapt`: when the footage has >= 20 s of the presenter's speech,
+the lip model is fine-tuned on it and kept only if its held-out tail improves; ``adapt=False``
+or ``--no-adapt`` skips it).
 """
 from __future__ import annotations
 
@@ -90,7 +93,8 @@ def _write_jpeg(path: Path, image: np.ndarray) -> None:
 
 
 def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: bool = False,
-                  show_progress: bool = True, device: str = "auto", reader: str = "pyav") -> tuple[Any, ReviewReport]:
+                  show_progress: bool = True, device: str = "auto", reader: str = "pyav",
+                  adapt: bool = True) -> tuple[Any, ReviewReport]:
     """Build an avatar bundle from a talking video or a photo.
 
     Args:
@@ -100,6 +104,8 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         show_progress: progress bars on stderr.
         device: passed to the returned :class:`~dhsdk.avatar.avatar.Avatar`.
         reader: video decoder, ``"pyav"`` or ``"dali"`` (NVDEC on a GPU).
+        adapt: fine-tune the lip model on the presenter's own speech when the footage has
+            enough (:func:`adapt_lips`); the outcome is the manifest's ``a2k_adaptation``.
 
     Returns:
         (the loaded Avatar, its review report). The report is also in the bundle
@@ -124,8 +130,41 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         if report.verdict == "fail":
             raise ReviewFailed(report)
         write_bundle(tmp, analysis, report, offsets)
+        if analysis.material.info.kind == "video":
+            adapt_lips(tmp, analysis, adapt, show_progress)
         Avatar.load(tmp)  # read it back before it goes into place: an unloadable bundle is never left
     return Avatar.load(out, device=device), report
+
+
+def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress: bool = True) -> dict[str, Any]:
+    """Per-person a2k adaptation of a video avatar being built in ``tmp``, recorded in its manifest.
+
+    Writes ``a2k_adaptation`` (``adapted``, a one-line ``reason`` and the numbers) and, when the
+    adapted model is kept, ``a2k_model``. Skipped (with the reason) when ``adapt`` is False or the
+    training extra (PyTorch) is not installed.
+
+    Returns:
+        The ``a2k_adaptation`` entry.
+    """
+    import importlib.util
+
+    from dhsdk.avatar.avatar import Avatar
+
+    if not adapt:
+        result = {"adapted": False, "reason": "skipped (--no-adapt)"}
+    elif importlib.util.find_spec("torch") is None:
+        result = {"adapted": False, "reason": "per-person lip adaptation needs PyTorch: pip install torch==2.13.0 "
+                                              "&& pip install 'dhsdk[train]'"}
+    else:
+        from dhsdk.train.a2k_adapt import A2K_FILE, auto_adapt
+
+        neutral = Avatar.load(tmp).neutral_lips
+        result = auto_adapt(tmp, analysis.track, analysis.audio, neutral, analysis.material.info.path,
+                            show_progress=show_progress)
+        if result["adapted"]:
+            bundle.update_manifest(tmp, a2k_model=A2K_FILE)
+    bundle.update_manifest(tmp, a2k_adaptation=result)
+    return result
 
 
 def write_bundle(tmp: Path, analysis: Analysis, report: ReviewReport, offsets: np.ndarray) -> None:

@@ -1,50 +1,101 @@
-"""Train the a2k model on project-generated espeak data and export the shipped ONNX weights.
+"""Train the a2k model on real and generated speech and export the shipped ONNX weights.
 
-``python -m dhsdk.train.a2k [--steps N] [--minutes M] [--out dhsdk/assets/a2k/a2k.onnx]``
-(also ``dhsdk train a2k``). Data is generated on the fly (cached in memory), checkpoints go to
-``--workdir`` (a temp dir by default), never into the repo.
+``python -m dhsdk.train.a2k --av ../shared/data/grid_s1 [--minutes 55] [--steps 30000]``
+(also ``dhsdk train a2k``). The recipe (PROVENANCE.md next to the weights says what it was run on):
 
+1. **Data** (:mod:`dhsdk.train.a2k_data`): the GRID-style talking clips of ``--av`` measured by the
+   face tracker (real lips; the fixed split of ``assets/a2k/grid_split.json``: training sentences
+   only), real speech labelled by the pocketsphinx teacher (:mod:`dhsdk.train.teacher`), and
+   generated English/Mandarin speech in many espeak voices; all augmented.
+2. **Viseme table** (:mod:`dhsdk.train.visemes`): fitted on the training clips' real lips first, so
+   teacher and generated targets speak the same lip language as the measured ones.
+3. **Optimisation** (:func:`fit`): AdamW, cosine schedule, keypoint-space loss with extra weight on
+   the mouth opening; validated every ``--every`` steps on the validation sentences (mouth-opening
+   correlation with the real lips), the best weights kept.
+
+Checkpoints go to ``--workdir`` (``<dhsdk cache>/a2k-train`` by default), never into the repo; a run
+interrupted for any reason resumes from its checkpoint when started again with the same recipe.
 :func:`fit` is the optimisation loop both a2k trainers share: this one, and the per-person
 fine-tuning of :mod:`dhsdk.train.a2k_adapt`.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import hashlib
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "a2k" / "a2k.onnx"
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "a2k"
+DEFAULT_OUT = ASSETS / "a2k.onnx"
+SPLIT_PATH = ASSETS / "grid_split.json"
+MIX = {"real": 0.4, "teacher": 0.25, "generated": 0.35}   # batch share of each data source
+OPENING_WEIGHT = 2.0    # extra loss weight of the inner-lip gap (the mouth opening everything is judged by)
+
+
+def grid_split() -> dict[str, Any]:
+    """The fixed GRID split: ``test`` and ``val`` sentence names, ``avatar`` (a training clip)."""
+    return json.loads(SPLIT_PATH.read_text())
+
+
+@dataclass
+class Recipe:
+    """What :func:`train` builds and how long it trains.
+
+    Attributes:
+        steps: maximum optimiser steps.
+        minutes: wall-time bound of the optimisation.
+        generated: generated utterances.
+        real_copies: augmented copies of each real clip (besides the clean one).
+        teacher_copies: augmented copies of each teacher-labelled recording.
+        generated_copies: strongly augmented copies of each generated utterance.
+        batch: windows per step.
+        lr: peak learning rate.
+        every: steps between validations and checkpoints.
+        seed: every random choice.
+    """
+
+    steps: int = 30000
+    minutes: float = 55.0
+    generated: int = 600
+    real_copies: int = 3
+    teacher_copies: int = 8
+    generated_copies: int = 1
+    batch: int = 256
+    lr: float = 2e-3
+    every: int = 1000
+    seed: int = 0
+
+    def key(self, data: str) -> str:
+        """Fingerprint of the recipe's data-defining fields and the data, for resuming."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("steps", "minutes")}
+        return hashlib.sha256(json.dumps([fields, data], sort_keys=True).encode()).hexdigest()[:16]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """CLI flags of ``dhsdk train a2k``."""
-    p.add_argument("--steps", type=int, default=20000, help="maximum optimiser steps")
-    p.add_argument("--minutes", type=float, default=55.0, help="wall-time bound")
-    p.add_argument("--utterances", type=int, default=600, help="generated training utterances")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="ONNX output path")
-    p.add_argument("--workdir", default=None, help="checkpoint directory (temp dir by default)")
+    r = Recipe()
+    p.add_argument("--av", required=True, help="folder of GRID-style talking clips with sound (../shared/data/grid_s1)")
+    p.add_argument("--shared", default=None, help="../shared/data: its non-English speech joins the teacher's data "
+                                                  "(default: the --av folder's parent)")
+    p.add_argument("--steps", type=int, default=r.steps, help="maximum optimiser steps")
+    p.add_argument("--minutes", type=float, default=r.minutes, help="wall-time bound of the optimisation")
+    p.add_argument("--generated", type=int, default=r.generated, help="generated training utterances")
+    p.add_argument("--seed", type=int, default=r.seed)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="ONNX output path (its folder also gets visemes.json "
+                                                           "and metrics.json)")
+    p.add_argument("--workdir", default=None, help="checkpoint folder (default: <dhsdk cache>/a2k-train)")
 
 
-def batches(utts, batch: int, rng: np.random.Generator):
-    """Endless (mel windows, coefficient targets) batches sampled over utterance frames."""
-    from dhsdk.models.a2k_runner import mel_windows
-
+def batches(pool, batch: int, rng: np.random.Generator, mix: dict[str, float]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless (B, 80, W) mel windows and (B, K) coefficient targets from a :class:`~dhsdk.train.a2k_data.Pool`."""
     while True:
-        picks = rng.integers(0, len(utts), batch)
-        xs, ys = [], []
-        for i in picks:
-            u = utts[i]
-            c = rng.integers(0, len(u.mel), 1)
-            xs.append(mel_windows(u.mel, 0, c))
-            ys.append(u.target[c])
-        yield np.concatenate(xs), np.concatenate(ys)
+        yield pool.batch(batch, rng, mix)
 
 
 @dataclass
@@ -90,10 +141,23 @@ class FitState:
 
 
 def loss_fn(pred, target):
-    """Smooth-L1 (beta 0.05) between (B, K) predicted and target lip-shape coefficients."""
+    """Loss between (B, K) predicted and target lip-shape coefficients, measured on the lips.
+
+    Smooth-L1 (beta 0.01 eye distances) over the 40 canonical keypoint deltas the coefficients
+    make, plus :data:`OPENING_WEIGHT` times the same on the inner-lip gap; scaled by 1/0.05 so a
+    typical error is of order 1.
+    """
     import torch
 
-    return torch.nn.functional.smooth_l1_loss(pred, target, beta=0.05)
+    from dhsdk.geometry import INNER_BOTTOM, INNER_TOP
+    from dhsdk.models import lipshape
+
+    basis = torch.from_numpy(lipshape.basis()).to(pred.dtype)
+    diff = torch.einsum("bk,kpc->bpc", pred - target, basis)
+    point = torch.nn.functional.smooth_l1_loss(diff, torch.zeros_like(diff), beta=0.01)
+    gap = diff[:, INNER_BOTTOM, 1] - diff[:, INNER_TOP, 1]
+    opening = torch.nn.functional.smooth_l1_loss(gap, torch.zeros_like(gap), beta=0.01)
+    return (point + OPENING_WEIGHT * opening) / 0.05
 
 
 def fit(model, data: Iterator[tuple[np.ndarray, np.ndarray]], schedule: Schedule,
@@ -169,36 +233,164 @@ def fit(model, data: Iterator[tuple[np.ndarray, np.ndarray]], schedule: Schedule
     return model.eval(), state
 
 
-def train(steps: int, minutes: float, utterances: int, seed: int, workdir: str | None = None):
-    """Train from scratch on generated speech; returns (model, list of per-step losses).
+def torch_predict(model) -> Callable[[np.ndarray, float], np.ndarray]:
+    """``predict(pcm16k, fps) -> (T, 40, 2)`` deltas of a torch A2KNet, exactly as the runner frames it."""
+    import torch
 
-    With ``workdir``, the weights are saved there as ``a2k.pt`` (a state dict, what
-    ``tools/export/a2k.py`` reads) every 1000 steps and at the end.
+    from dhsdk.audio import log_mel
+    from dhsdk.models.a2k_runner import frame_count, mel_centre, mel_windows
+
+    def predict(pcm: np.ndarray, fps: float) -> np.ndarray:
+        windows = mel_windows(log_mel(pcm), 0, mel_centre(np.arange(frame_count(len(pcm), fps)), fps))
+        with torch.no_grad():
+            return model.eval()(torch.from_numpy(windows)).numpy()
+
+    return predict
+
+
+@dataclass
+class Data:
+    """Everything :func:`train` trains and validates on.
+
+    Attributes:
+        pool: the training windows (:class:`~dhsdk.train.a2k_data.Pool`).
+        val: validation clips with measured lips.
+        visemes: the viseme table fitted on the training clips.
+        counts: sizes per source (clips, utterances, frames), for the provenance.
+    """
+
+    pool: Any
+    val: list
+    visemes: dict[str, np.ndarray]
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def build_data(recipe: Recipe, av: Path, shared: Path | None, table_out: Path | None = None,
+               show_progress: bool = True) -> Data:
+    """Measure, label, fit the viseme table, synthesize and augment (see the module docstring).
+
+    Args:
+        av: folder of GRID-style clips (``<name>.mp4`` + ``<name>.align``) holding the split's names.
+        shared: folder with the extra non-English speech (``sun.wav``, ``yongen.wav``), or None.
+        table_out: write the fitted viseme table here (JSON) before the teacher and generated
+            targets are made with it.
+    """
+    from dhsdk.errors import InputError
+    from dhsdk.models.a2k import FUTURE, PAST
+    from dhsdk.progress import progress
+    from dhsdk.train import a2k_data, av_data, teacher, visemes
+    from dhsdk.train.a2k_adapt import project
+
+    split = grid_split()
+    held = set(split["test"]) | set(split["val"])
+    names = sorted(p.stem for p in Path(av).glob("*.mp4"))
+    if not set(split["val"]) <= set(names):
+        raise InputError(f"{av} does not hold the GRID sentences of {SPLIT_PATH.name} (e.g. {split['val'][0]}.mp4): "
+                         f"give --av ../shared/data/grid_s1")
+    skip = av_data.GRID_AUDIO_SKIP
+    train_clips = av_data.load([Path(av) / f"{n}.mp4" for n in names if n not in held], show_progress=show_progress,
+                               audio_skip=skip)
+    val_clips = av_data.load([Path(av) / f"{n}.mp4" for n in split["val"]], show_progress=show_progress,
+                             audio_skip=skip)
+
+    def example(clip):
+        coeffs = project(np.nan_to_num(clip.deltas))
+        coeffs[~clip.found] = np.nan
+        return clip.phones, np.arange(len(clip.lips)) / clip.fps, coeffs
+
+    fitted = visemes.fit_table([example(c) for c in train_clips])
+    table = visemes.complete(fitted)
+    if table_out is not None:
+        from dhsdk.atomic import atomic_file
+
+        with atomic_file(table_out) as tmp:
+            Path(tmp).write_text(json.dumps({"fitted_on": f"{len(train_clips)} GRID s1 training sentences (CC BY 4.0)",
+                                             "coarticulation_s": visemes.COARTICULATION_S,
+                                             "visemes": {k: [round(float(x), 4) for x in v] for k, v in fitted.items()}},
+                                            indent=1) + "\n")
+    rng = np.random.default_rng(recipe.seed)
+    utts = []
+    for clip in progress(train_clips, desc="augment real", unit="clip", enabled=show_progress):
+        utts += a2k_data.real_utterances(clip, recipe.real_copies, rng)
+    speech = teacher.labelled(teacher.default_sources(shared), show_progress=show_progress)
+    for _, pcm, phones in speech:
+        utts += a2k_data.teacher_utterances(pcm, phones, recipe.teacher_copies, rng, table)
+    for i in progress(range(recipe.generated), desc="generate speech", unit="utt", enabled=show_progress):
+        utts += a2k_data.make_utterance(recipe.seed * 100003 + i, a2k_data.TRAIN_VOICES, recipe.generated_copies, table)
+    pool = a2k_data.Pool(utts, PAST, FUTURE)
+    counts = {"real_clips": len(train_clips), "val_clips": len(val_clips), "teacher_files": [n for n, *_ in speech],
+              "teacher_seconds": round(sum(len(p) for _, p, _ in speech) / 16000, 1),
+              "generated_utterances": recipe.generated,
+              "frames": {s: pool.frames(s) for s in pool.sources}}
+    return Data(pool, val_clips, table, counts)
+
+
+def train(recipe: Recipe, av: Path, shared: Path | None, workdir: Path, table_out: Path | None = None,
+          show_progress: bool = True, threads: int = 2):
+    """Build the data, train (resuming a matching checkpoint in ``workdir``), keep the best weights.
+
+    Returns:
+        (the model in eval mode, the final :class:`FitState`, the :class:`Data`).
     """
     import torch
 
+    from dhsdk.atomic import atomic_file
     from dhsdk.models.a2k import A2KNet
-    from dhsdk.progress import progress
-    from dhsdk.train.a2k_data import TRAIN_VOICES, make_utterance
+    from dhsdk.train.a2k_eval import real_lips
 
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    utts = [make_utterance(seed * 100003 + i, TRAIN_VOICES) for i in progress(range(utterances), total=utterances,
-                                                                                desc="a2k data", unit="utt")]
-    save = (lambda model, _state: torch.save(model.state_dict(), os.path.join(workdir, "a2k.pt"))) if workdir else None
-    model, state = fit(A2KNet(), batches(utts, 128, np.random.default_rng(seed)), Schedule(steps, minutes),
-                       on_checkpoint=save)
-    return model, state.losses
+    torch.manual_seed(recipe.seed)
+    torch.set_num_threads(threads)
+    data = build_data(recipe, av, shared, table_out, show_progress)
+    key = recipe.key(json.dumps(data.counts, sort_keys=True))
+    model, state = A2KNet(), FitState()
+    ckpt = Path(workdir) / "a2k.ckpt"
+    if ckpt.is_file():
+        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+        if saved.get("key") == key:
+            model.load_state_dict(saved["model"])
+            state = FitState(**saved["state"])
+            print(f"resuming from {ckpt} at step {state.step}")
+    predict = torch_predict(model)
+
+    def validate(_model) -> float:
+        return 1.0 - real_lips(predict, data.val)["opening_corr"]
+
+    def save(model, state: FitState) -> None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        with atomic_file(ckpt) as tmp:
+            torch.save({"key": key, "model": model.state_dict(), "state": vars(state)}, tmp)
+
+    schedule = Schedule(recipe.steps, recipe.minutes, recipe.lr, warmup=200, every=recipe.every, patience=8)
+    rng = np.random.default_rng([recipe.seed, state.step])
+    model, state = fit(model, batches(data.pool, recipe.batch, rng, MIX), schedule, validate, state, save)
+    return model, state, data
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and export to ``args.out``."""
-    from dhsdk.models.a2k import export_onnx
+    """Train, export to ``args.out`` (checked against torch) and write ``metrics.json`` beside it."""
+    from dhsdk.paths import cache_root
+    from dhsdk.train.a2k_adapt import export_checked
+    from dhsdk.train.a2k_eval import real_lips
+    from dhsdk.train.av_data import GRID_AUDIO_SKIP, load
 
-    workdir = args.workdir or tempfile.mkdtemp(prefix="dhsdk-a2k-")
-    model, losses = train(args.steps, args.minutes, args.utterances, args.seed, workdir)
-    export_onnx(model.eval(), args.out)
-    print(f"steps {len(losses)}, final loss {np.mean(losses[-100:]):.4f}, wrote {args.out}")
+    out = Path(args.out)
+    av = Path(args.av)
+    shared = Path(args.shared) if args.shared else av.parent
+    recipe = Recipe(steps=args.steps, minutes=args.minutes, generated=args.generated, seed=args.seed)
+    workdir = Path(args.workdir) if args.workdir else cache_root() / "a2k-train"
+    start = time.monotonic()
+    model, state, data = train(recipe, av, shared if shared.is_dir() else None, workdir, out.with_name("visemes.json"),
+                              threads=args.threads)
+    windows = data.pool.batch(64, np.random.default_rng(0), MIX)[0]
+    export_checked(model, out, windows)
+    test = real_lips(torch_predict(model), load([av / f"{n}.mp4" for n in grid_split()["test"]],
+                                                audio_skip=GRID_AUDIO_SKIP))
+    metrics = {"recipe": asdict(recipe), "data": data.counts, "steps": state.step,
+               "validation_opening_corr": round(1.0 - state.best, 4), "minutes": round((time.monotonic() - start) / 60, 1),
+               "grid_test": {k: v for k, v in test.items() if k != "per_clip"}}
+    out.with_name("metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    print(json.dumps(metrics))
+    print(f"wrote {out}")
     return 0
 
 

@@ -51,9 +51,12 @@ from dhsdk.geometry import mouth_opening, mouth_width
 from dhsdk.models import lipshape
 from dhsdk.models.a2k_runner import DEFAULT_PATH, FUTURE, PAST, frame_count, mel_centre, mel_windows
 from dhsdk.pipeline.activity import frame_energy_db, speech_activity
-from dhsdk.train.a2k_data import augment
+from dhsdk.train.a2k_eval import corr
+from dhsdk.train.augment import augment
 
 MIN_SPEECH_S = 10.0    # seconds of speech with the face visible needed to adapt (held-out share included)
+AUTO_MIN_SPEECH_S = 20.0   # ... for `dhsdk avatar create` to adapt on its own
+AUTO_MIN_GAIN = 0.02   # relative held-out error drop an automatic adaptation must bring to be kept
 VAL_SHARE = 0.2        # share of the clip's speech frames in the held-out tail
 AUGMENTED = 2          # augmented copies of the audio besides the clean one
 BATCH = 128            # frames per optimiser step
@@ -112,6 +115,11 @@ class Clip:
     face: np.ndarray
     speech: np.ndarray
 
+    @property
+    def usable_s(self) -> float:
+        """Seconds of speech with the face visible."""
+        return float((self.face & self.speech).sum() / self.fps)
+
     def windows(self, frames: np.ndarray, copy: int = 0) -> np.ndarray:
         """(B, 80, 29) float32 model inputs of video frames ``frames`` from audio ``copy`` (0: clean)."""
         return mel_windows(self.mels[copy], 0, self.centres[frames])
@@ -167,21 +175,43 @@ def measure_clip(video: str | Path, neutral: np.ndarray | None = None, seed: int
                          f"AAC or Opus audio")
     if analysis.track is None:
         raise InputError(f"no face was found in any frame of {path}; {RECORD}")
-    track, pcm = analysis.track, analysis.audio
+    clip = clip_from_track(path, analysis.track, analysis.audio, neutral, seed)
+    usable = clip.usable_s
+    if usable < MIN_SPEECH_S:
+        raise InputError(f"{path} has {usable:.1f} s of speech with the face visible (face found in "
+                         f"{clip.face.mean():.0%} of frames, speech under {clip.speech.mean():.0%}); adapting a2k "
+                         f"needs >= {MIN_SPEECH_S:g} s: {RECORD}")
+    return clip
+
+
+def clip_from_track(path: str | Path, track: Any, pcm: np.ndarray, neutral: np.ndarray | None = None,
+                    seed: int = 0) -> Clip:
+    """A :class:`Clip` from a face track and the soundtrack under it (no length check).
+
+    The targets are the lips measured in each frame, unsmoothed, under the track's smoothed pose
+    (:func:`dhsdk.train.av_data.raw_canonical_lips`: the track's own smoothing would erase the
+    closures a2k must learn).
+
+    Args:
+        path: the video (its name goes into the report and the checkpoint key).
+        track: its :class:`~dhsdk.avatar.track.FaceTrack`.
+        pcm: (n,) float32 16 kHz soundtrack.
+        neutral: (40, 2) canonical neutral mouth (an avatar's); the clip's own when None.
+        seed: augmentation seed.
+    """
+    from dhsdk.train.av_data import neutral_of, raw_canonical_lips
+
     fps = track.fps
     n = min(len(track.lips), frame_count(len(pcm), fps))
     face = track.found[:n]
     speech = speech_activity(frame_energy_db(pcm, SAMPLE_RATE, fps, n), fps) > 0.5
-    usable = float((face & speech).sum() / fps)
-    if usable < MIN_SPEECH_S:
-        raise InputError(f"{path} has {usable:.1f} s of speech with the face visible (face found in "
-                         f"{face.mean():.0%} of frames, speech under {speech.mean():.0%}); adapting a2k needs "
-                         f">= {MIN_SPEECH_S:g} s: {RECORD}")
-    neutral = track.neutral_lips() if neutral is None else np.asarray(neutral, np.float32)
-    deltas = (track.canonical_lips[:n] - neutral).astype(np.float32)
+    lips = raw_canonical_lips(track)[:n]
+    neutral = neutral_of(lips) if neutral is None else np.asarray(neutral, np.float32)
+    deltas = np.where(face[:, None, None], lips - neutral, 0.0).astype(np.float32)
     rng = np.random.default_rng(seed)
-    mels = [log_mel(pcm)] + [log_mel(augment(pcm, rng)) for _ in range(AUGMENTED)]
-    return Clip(path, fps, mels, mel_centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech)
+    copies = [augment(pcm, rng, speed=False) for _ in range(AUGMENTED)]   # frame-aligned: no speed change
+    mels = [log_mel(pcm)] + [log_mel(c.pcm, c.warp) for c in copies]
+    return Clip(Path(path), fps, mels, mel_centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech)
 
 
 def split(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
@@ -196,13 +226,6 @@ def split(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
     t = np.arange(len(clip.face))
     train = clip.face & (clip.centres + FUTURE < clip.centres[start] - PAST)
     return t[train], t[clip.face & (t >= start)]
-
-
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson r (0 when either series is constant)."""
-    if np.std(a) < 1e-9 or np.std(b) < 1e-9:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def metrics(pred: np.ndarray, clip: Clip, frames: np.ndarray) -> dict[str, float]:
@@ -220,8 +243,8 @@ def metrics(pred: np.ndarray, clip: Clip, frames: np.ndarray) -> dict[str, float
     width = float(mouth_width(clip.neutral))
     lips_p, lips_m = clip.neutral + pred, clip.neutral + measured
     return {"keypoint_err_over_mouth_width": float(np.linalg.norm(pred - measured, axis=-1).mean() / width),
-            "opening_corr": _corr(mouth_opening(lips_p), mouth_opening(lips_m)),
-            "width_corr": _corr(mouth_width(lips_p), mouth_width(lips_m))}
+            "opening_corr": corr(mouth_opening(lips_p), mouth_opening(lips_m)),
+            "width_corr": corr(mouth_width(lips_p), mouth_width(lips_m))}
 
 
 def net_from_onnx(path: str | Path) -> Any:
@@ -382,6 +405,49 @@ def adapt_video(video: str | Path, opts: AdaptOptions = AdaptOptions(), out: str
 
         update_manifest(avatar, a2k_model=A2K_FILE, a2k_metrics=report)
     return out, report
+
+
+def auto_adapt(bundle_dir: str | Path, track: Any, pcm: np.ndarray | None, neutral: np.ndarray,
+               source: str | Path, show_progress: bool = True) -> dict[str, Any]:
+    """The per-person adaptation ``dhsdk avatar create`` runs on its own material.
+
+    Adapts when the material has >= :data:`AUTO_MIN_SPEECH_S` of speech with the face visible,
+    within about 2 minutes for 60 s of footage on 2 cores, and keeps the model (``a2k.onnx`` in
+    ``bundle_dir``) only if the held-out tail's keypoint error drops by at least
+    :data:`AUTO_MIN_GAIN` and its opening correlation does not drop.
+
+    Args:
+        bundle_dir: the bundle being built.
+        track: the material's face track; pcm: its soundtrack (16 kHz) or None.
+        neutral: (40, 2) the avatar's neutral mouth.
+        source: the material (named in the report).
+
+    Returns:
+        The report: ``adapted`` (bool), ``reason`` (one line for the user), and with an
+        adaptation the numbers of :func:`adapt`. The caller records it in the manifest and names
+        the model there when ``adapted``.
+    """
+    if pcm is None:
+        return {"adapted": False, "reason": "the material has no sound: per-person lip adaptation needs the "
+                                            "presenter talking with the microphone on"}
+    clip = clip_from_track(source, track, pcm, neutral)
+    if clip.usable_s < AUTO_MIN_SPEECH_S:
+        return {"adapted": False, "speech_s": round(clip.usable_s, 1),
+                "reason": f"{clip.usable_s:.0f} s of speech with the face visible; per-person lip adaptation needs "
+                          f">= {AUTO_MIN_SPEECH_S:g} s (the shipped model is used)"}
+    out = Path(bundle_dir) / A2K_FILE
+    report = adapt(clip, out, AdaptOptions(steps=500, minutes=1.5, every=25, patience=6))
+    b, a = report["before"], report["after"]
+    kept = (a["keypoint_err_over_mouth_width"] < (1 - AUTO_MIN_GAIN) * b["keypoint_err_over_mouth_width"]
+            and a["opening_corr"] >= b["opening_corr"] - 1e-3)
+    if not kept:
+        out.unlink(missing_ok=True)
+    verb = "kept" if kept else "not kept (the shipped model is used)"
+    report.update(adapted=kept, reason=(
+        f"adapted on {report['speech_s']:.0f} s of the presenter's speech: held-out error "
+        f"{b['keypoint_err_over_mouth_width']:.4f} -> {a['keypoint_err_over_mouth_width']:.4f}, opening r "
+        f"{b['opening_corr']:.2f} -> {a['opening_corr']:.2f}; {verb}"))
+    return report
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,10 +1,18 @@
-"""a2k training data: sentence corpus -> espeak speech (voices, rates, pitches) -> phoneme timings ->
-viseme coefficient targets with co-articulation -> (mel windows, coefficient targets) at 100 Hz.
+"""a2k training data from three sources, each as (log-mel, lip-shape targets) at 100 Hz.
 
-Targets are lip-shape coefficients (:mod:`dhsdk.models.lipshape`) per mel frame; silence is exactly
-zero, p/b/m fully close the lips. Audio is augmented (gain, noise, low-pass/EQ tilt, leading and
-trailing silence) so the model is not tied to espeak's voice. Train and validation differ in voice
-variants and sentences.
+1. **Real lips** (:func:`real_utterances`): talking clips measured by :mod:`dhsdk.train.av_data`
+   (GRID); the targets are the lips measured in each video frame, projected on the lip-shape basis
+   and interpolated to the mel rate; silence away from speech is neutral (0).
+2. **Real speech, teacher-labelled** (:func:`teacher_utterances`): speech with no video; its phone
+   timings come from pocketsphinx (a recogniser trained on many real voices: forced alignment
+   of a transcript, or phone recognition for other languages) and become targets through the
+   viseme table fitted on real lips (:mod:`dhsdk.train.visemes`).
+3. **Generated speech** (:func:`make_utterance`): live-commerce sentences in English and Mandarin
+   from espeak-ng in many voices, labelled by espeak's own phoneme events (same table).
+
+Every source is augmented (:mod:`dhsdk.train.augment`: speed, EQ, band limits, noise, reverb,
+codecs, vocal-tract length), so a few real speakers sound like many. :class:`Pool` holds the
+utterances in one array and draws batches of (B, 80, W) mel windows and (B, K) targets.
 """
 from __future__ import annotations
 
@@ -13,69 +21,116 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dhsdk.audio import load_audio, log_mel
+from dhsdk.audio import log_mel
+from dhsdk.audio.mel import silence_value
 from dhsdk.models.lipshape import K
+from dhsdk.train import visemes
+from dhsdk.train.augment import Augmented, augment
+
+FPS = visemes.FPS   # target and mel frames per second
 
 _PRODUCTS = ["jacket", "dress", "lipstick", "phone case", "sneakers", "face cream", "backpack", "tea set", "scarf"]
 _EN = ["Today the {p} is only {n} dollars.", "We have sizes small, medium and large in the {p}.",
        "Buy two {p}s and get one free!", "This {p} ships within {d} days.", "Limited stock, only {d} left.",
        "Look at the quality of this {p}, perfect for summer.", "Press the button below to buy now.",
-       "Welcome back everyone, thank you for watching.", "The price drops to {n} for the next five minutes."]
+       "Welcome back everyone, thank you for watching.", "The price drops to {n} for the next five minutes.",
+       "My favourite part is the soft fabric, feel how smooth it is.", "Would you wear this to a party or to work?",
+       "Put it in your basket before the offer ends.", "Our shop opens again tomorrow morning at nine."]
 _ZH = ["今天这款{q}只要{m}元。", "库存只剩{d}件了，大家抓紧时间。", "买二送一，包邮到家。", "这个颜色非常百搭，欢迎下单。",
        "尺码有小号、中号和大号。", "点击下方链接马上购买。", "感谢大家观看直播间。"]
 _ZH_P = ["外套", "口红", "面霜", "背包", "围巾", "茶具"]
 TRAIN_VOICES = ["en-us", "en-us+m3", "en-us+f2", "en-us+f4", "en", "en-gb-x-rp", "cmn", "cmn+f3"]
 VAL_VOICES = ["en-us+m7", "en-us+f5", "en-029", "cmn+m2"]
 
-# Viseme targets per phoneme class: (jaw_open, spread, round, upper_raise, lower_tuck, press).
-_CLOSED = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
-_VISEMES = {"a": (0.85, 0.1, 0, 0.2, 0, 0), "A": (0.85, 0, 0, 0.2, 0, 0), "@": (0.4, 0, 0, 0.1, 0, 0),
-            "3": (0.4, 0, 0.2, 0.1, 0, 0), "V": (0.6, 0, 0, 0.1, 0, 0), "E": (0.55, 0.4, 0, 0.1, 0, 0),
-            "e": (0.45, 0.5, 0, 0.1, 0, 0), "I": (0.35, 0.6, 0, 0.1, 0, 0), "i": (0.3, 0.8, 0, 0.1, 0, 0),
-            "y": (0.3, 0, 0.7, 0, 0, 0), "O": (0.6, 0, 0.6, 0, 0, 0), "o": (0.45, 0, 0.8, 0, 0, 0),
-            "U": (0.3, 0, 0.7, 0, 0, 0), "u": (0.25, 0, 1.0, 0, 0, 0), "w": (0.15, 0, 1.0, 0, 0, 0),
-            "p": _CLOSED, "b": _CLOSED, "m": _CLOSED, "f": (0.1, 0, 0, 0.3, 1.0, 0), "v": (0.1, 0, 0, 0.3, 1.0, 0),
-            "T": (0.2, 0.2, 0, 0.2, 0, 0), "D": (0.2, 0.2, 0, 0.2, 0, 0), "S": (0.2, 0, 0.6, 0.3, 0, 0),
-            "Z": (0.2, 0, 0.6, 0.3, 0, 0), "r": (0.25, 0, 0.4, 0, 0, 0), "s": (0.15, 0.4, 0, 0.1, 0, 0),
-            "z": (0.15, 0.4, 0, 0.1, 0, 0), "x": (0.2, 0.4, 0, 0.1, 0, 0), "j": (0.2, 0.6, 0, 0, 0, 0)}
-_DEFAULT = (0.25, 0.1, 0, 0.1, 0, 0)
-FPS = 100
 
+@dataclass
+class Utterance:
+    """One training example at 100 Hz.
 
-def viseme(phoneme: str) -> np.ndarray | None:
-    """(K,) coefficient target of an espeak phoneme mnemonic; None for silence/markers."""
-    core = phoneme.lstrip("'\",%=").strip()
-    if not core or core.startswith("_") or core.startswith("("):
-        return None
-    return np.asarray(_VISEMES.get(core[0], _DEFAULT), np.float32)
-
-
-def targets(phonemes: list[tuple[float, str]], duration: float) -> np.ndarray:
-    """(ceil(duration*100), K) coefficient targets at 100 Hz with co-articulation.
-
-    Each phoneme holds its viseme until the next event; a 30 ms Gaussian blends neighbours; silence
-    stays exactly 0 and p/b/m frames are forced fully closed after blending.
+    Attributes:
+        mel: (F, 80) float32 log-mel.
+        target: (F, K) float32 lip-shape coefficients (frame i: the mouth at i * 10 ms).
+        mask: (F,) bool frames with a valid target.
+        source: ``"real"``, ``"teacher"`` or ``"generated"``.
     """
-    n = int(np.ceil(duration * FPS))
-    raw = np.zeros((n, K), np.float32)
-    speech = np.zeros(n, bool)
-    closed = np.zeros(n, bool)
-    events = sorted(phonemes) + [(duration, "_")]
-    for (t0, ph), (t1, _) in zip(events[:-1], events[1:]):
-        a, b = int(round(t0 * FPS)), int(round(t1 * FPS))
-        v = viseme(ph)
-        if v is None or b <= a:
-            continue
-        raw[a:b], speech[a:b] = v, True
-        if v[5] == 1.0:
-            closed[a + (b - a) // 4: b - (b - a) // 4 or b] = True
-    kern = np.exp(-0.5 * (np.arange(-9, 10) / 3.0) ** 2)
-    kern /= kern.sum()
-    smooth = np.stack([np.convolve(raw[:, k], kern, mode="same") for k in range(K)], 1)
-    mask = np.convolve(speech.astype(np.float32), kern, mode="same") > 1e-3
-    smooth[~mask] = 0.0
-    smooth[closed] = _CLOSED
-    return smooth.astype(np.float32)
+
+    mel: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray
+    source: str
+
+
+def retime(target: np.ndarray, mask: np.ndarray, speed: float, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets of a copy played ``speed`` times faster: frame i is source time ``i * speed``.
+
+    Args:
+        target: (F, K) source targets at 100 Hz; mask: (F,) their validity.
+        frames: frames of the copy.
+
+    Returns:
+        ((frames, K) float32 linearly interpolated targets, (frames,) bool mask: both neighbours valid).
+    """
+    t = np.arange(frames) * speed
+    lo = np.clip(np.floor(t).astype(int), 0, len(target) - 1)
+    hi = np.clip(lo + 1, 0, len(target) - 1)
+    w = (t - lo)[:, None].astype(np.float32)
+    out = target[lo] * (1 - w) + target[hi] * w
+    ok = mask[lo] & mask[hi] & (t <= len(target) - 1)
+    return out.astype(np.float32), ok
+
+
+def _copies(pcm: np.ndarray, target: np.ndarray, mask: np.ndarray, source: str, copies: int,
+            rng: np.random.Generator) -> list[Utterance]:
+    """The clean recording plus ``copies`` augmented ones, each with its retimed targets."""
+    versions = [Augmented(np.asarray(pcm, np.float32), 1.0, 1.0)] + [augment(pcm, rng) for _ in range(copies)]
+    out = []
+    for v in versions:
+        mel = log_mel(v.pcm, v.warp)
+        tgt, ok = retime(target, mask, v.speed, len(mel))
+        out.append(Utterance(mel, tgt, ok, source))
+    return out
+
+
+def measured_targets(clip) -> tuple[np.ndarray, np.ndarray]:
+    """100 Hz targets of a measured clip: its lips projected on the basis, linearly interpolated
+    from video frames (frame t at t / fps s), with the contracts applied
+    (:func:`dhsdk.train.visemes.close_bilabials`: p/b/m closed, silence away from speech neutral).
+
+    Args:
+        clip: a :class:`dhsdk.train.av_data.AVClip` with phones.
+
+    Returns:
+        ((F, K) float32, (F,) bool valid: the face was found on both sides, or silence).
+    """
+    from dhsdk.train.a2k_adapt import project
+
+    frames = int(np.ceil(len(clip.pcm) / 16000 * FPS))
+    coeffs = project(np.nan_to_num(clip.deltas))
+    t = np.arange(frames) / FPS * clip.fps
+    lo = np.clip(np.floor(t).astype(int), 0, len(coeffs) - 1)
+    hi = np.clip(lo + 1, 0, len(coeffs) - 1)
+    w = (t - lo)[:, None]
+    target = coeffs[lo] * (1 - w) + coeffs[hi] * w
+    found = clip.found[lo] & clip.found[hi]
+    visemes.close_bilabials(target, clip.phones)
+    return target.astype(np.float32), found | ~visemes.speech_near(clip.phones, frames)
+
+
+def real_utterances(clip, copies: int, rng: np.random.Generator) -> list[Utterance]:
+    """A measured talking clip (with phones) as training examples: clean + ``copies`` augmented."""
+    target, mask = measured_targets(clip)
+    return _copies(clip.pcm, target, mask, "real", copies, rng)
+
+
+def teacher_utterances(pcm: np.ndarray, phones: list[tuple[float, float, str]], copies: int,
+                       rng: np.random.Generator, table: dict[str, np.ndarray] | None = None) -> list[Utterance]:
+    """Real speech labelled by the recogniser's phone timings: clean + ``copies`` augmented.
+
+    Args:
+        table: the viseme table (:func:`dhsdk.train.visemes.table` when None).
+    """
+    target = visemes.targets(phones, len(pcm) / 16000, table)
+    return _copies(pcm, target, np.ones(len(target), bool), "teacher", copies, rng)
 
 
 def sentence(rng: random.Random, chinese: bool) -> str:
@@ -86,40 +141,78 @@ def sentence(rng: random.Random, chinese: bool) -> str:
                                   d=rng.randint(2, 30))
 
 
-def augment(pcm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Gain, EQ tilt (one-pole low/high-pass mix), background noise."""
-    gain = 10 ** rng.uniform(-1.2, 0.3)
-    tilt = rng.uniform(-0.6, 0.6)
-    a = rng.uniform(0.3, 0.9)
-    lp = np.concatenate([[0.0], pcm[:-1]]).astype(np.float32) * a + pcm * (1 - a)
-    out = pcm + tilt * (lp - pcm)
-    out = out * gain + rng.normal(0, 10 ** rng.uniform(-4.5, -2.3), len(out)).astype(np.float32)
-    return np.clip(out, -1, 1).astype(np.float32)
+def espeak_phones(events: list[tuple[float, str]], duration: float) -> list[tuple[float, float, str]]:
+    """espeak-ng phoneme events (start s, mnemonic) as (start, end, ARPAbet) phones."""
+    ordered = sorted(events) + [(duration, "_")]
+    return [(t0, t1, visemes.from_espeak(ph)) for (t0, ph), (t1, _) in zip(ordered[:-1], ordered[1:]) if t1 > t0]
 
 
-@dataclass
-class Utterance:
-    """One training example: (F, 80) log-mel and (F, K) coefficient targets at 100 Hz."""
+def make_utterance(seed: int, voices: list[str], copies: int = 0,
+                   table: dict[str, np.ndarray] | None = None) -> list[Utterance]:
+    """Synthesize and label one generated utterance (deterministic in ``seed``), targets through
+    the viseme ``table`` (:func:`dhsdk.train.visemes.table` when None).
 
-    mel: np.ndarray
-    target: np.ndarray
-
-
-def make_utterance(seed: int, voices: list[str]) -> Utterance:
-    """Synthesize, label and augment one utterance (deterministic in ``seed``)."""
+    Returns:
+        The utterance as spoken (with 0-0.6 s of silence before and after, lightly augmented)
+        and ``copies`` more strongly augmented.
+    """
     from dhsdk.adapters.tts.espeak import EspeakTTS
+    from dhsdk.audio import load_audio
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     voice = rng.choice(voices)
     text = " ".join(sentence(rng, voice.startswith("cmn")) for _ in range(rng.randint(1, 2)))
-    tts = EspeakTTS(voice, rate_wpm=rng.randint(120, 240), pitch=rng.randint(25, 75))
-    chunk = tts.synthesize(text)
+    chunk = EspeakTTS(voice, rate_wpm=rng.randint(120, 240), pitch=rng.randint(25, 75)).synthesize(text)
     pcm = load_audio((chunk.pcm, chunk.sample_rate))
     lead, tail = rng.uniform(0, 0.6), rng.uniform(0, 0.6)
     pcm = np.concatenate([np.zeros(int(lead * 16000), np.float32), pcm, np.zeros(int(tail * 16000), np.float32)])
-    phon = [(t + lead, p) for t, p in chunk.phonemes]
-    mel = log_mel(augment(pcm, nrng))
-    tgt = targets(phon, len(pcm) / 16000)
-    n = min(len(mel), len(tgt))
-    return Utterance(mel[:n], tgt[:n])
+    phones = espeak_phones([(t + lead, p) for t, p in chunk.phonemes], len(pcm) / 16000)
+    target = visemes.targets(phones, len(pcm) / 16000, table)
+    light = augment(pcm, nrng, speed=False, strong=False)
+    mel = log_mel(light.pcm)
+    n = min(len(mel), len(target))
+    first = Utterance(mel[:n], target[:n], np.ones(n, bool), "generated")
+    rest = _copies(pcm, target, np.ones(len(target), bool), "generated", copies, nrng)[1:]
+    return [first] + rest
+
+
+class Pool:
+    """Utterances in one array, sampled as model batches.
+
+    Args:
+        utterances: the examples.
+        past, future: mel frames before and after the window's centre (the model's window).
+    """
+
+    def __init__(self, utterances: list[Utterance], past: int, future: int):
+        self.past, self.future = past, future
+        gap = np.full((past + future, utterances[0].mel.shape[1]), silence_value(), np.float32)
+        mels, targets, index, source = [gap], [np.zeros((len(gap), K), np.float32)], [], []
+        offset = len(gap)
+        self.sources = sorted({u.source for u in utterances})
+        for u in utterances:
+            n = min(len(u.mel), len(u.target))
+            mels += [u.mel[:n], gap]
+            targets += [u.target[:n], np.zeros((len(gap), K), np.float32)]
+            valid = np.flatnonzero(u.mask[:n]) + offset
+            index.append(valid)
+            source.append(np.full(len(valid), self.sources.index(u.source), np.int8))
+            offset += n + len(gap)
+        self.mel = np.concatenate(mels)
+        self.target = np.concatenate(targets)
+        index, source = np.concatenate(index), np.concatenate(source)
+        self.index = {name: index[source == j] for j, name in enumerate(self.sources)}
+
+    def frames(self, source: str) -> int:
+        """Valid target frames of one source."""
+        return len(self.index.get(source, ()))
+
+    def batch(self, size: int, rng: np.random.Generator, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """(size, 80, W) float32 mel windows and (size, K) targets, sources mixed by ``weights``."""
+        names = [s for s in self.sources if weights.get(s, 0) > 0 and self.frames(s)]
+        p = np.array([weights[s] for s in names], np.float64)
+        counts = rng.multinomial(size, p / p.sum())
+        centres = np.concatenate([rng.choice(self.index[s], c) for s, c in zip(names, counts)])
+        idx = centres[:, None] + np.arange(-self.past, self.future + 1)[None]
+        return np.ascontiguousarray(self.mel[idx].transpose(0, 2, 1)), self.target[centres]

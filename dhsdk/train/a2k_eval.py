@@ -1,85 +1,190 @@
-"""a2k quality on held-out voices and texts, and on real speech (mouth opening vs audio energy).
+"""a2k quality, measured three ways: against real lips, against the teacher on a held-out real
+speaker, and against generated held-out voices.
 
-``python -m dhsdk.train.a2k_eval [--model a2k.onnx] [--utterances 40] [--wav file.wav ...]``
-prints one JSON line of metrics.
+``python -m dhsdk.train.a2k_eval [--model a2k.onnx] [--av DIR] [--speech eng.wav] [--utterances 30]``
+prints one JSON line. The model is anything that maps 16 kHz PCM and an fps to (T, 40, 2) canonical
+deltas (:meth:`dhsdk.models.a2k_runner.A2K.predict`, or a torch model wrapped by the trainer).
+
+- :func:`real_lips`: on talking clips with measured lips (GRID test sentences), the predicted
+  mouth opening vs the person's own, per clip (Pearson r; the best lag within ±200 ms), with the
+  same-clip baseline of the loudness envelope; the share of closed frames in silence and in p/b/m.
+- :func:`teacher_agreement`: on real speech of a speaker never trained on, the predicted opening
+  vs the teacher's curve (pocketsphinx phones through the viseme table) and vs loudness.
+- :func:`held_out`: generated speech in voices and sentences never trained on.
 """
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Callable
 
 import numpy as np
 
-from dhsdk.geometry import CORNERS, INNER_BOTTOM, INNER_TOP
+from dhsdk.audio.phones import BILABIAL
+from dhsdk.geometry import CORNERS, mouth_opening
 
 FPS = 25
-CLOSED = 0.03  # inner-lip gap (canonical units) under which the mouth counts as closed
+CLOSED = 0.03        # inner-lip gap (eye distances) under which the mouth counts as closed
+MAX_LAG_S = 0.2      # lag search range of the opening correlation
+
+Predict = Callable[[np.ndarray, float], np.ndarray]   # (16 kHz PCM, fps) -> (T, 40, 2) deltas
 
 
-def _opening(deltas: np.ndarray) -> np.ndarray:
-    from dhsdk.models.lipshape import template
+def corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r, 0 when either series is constant."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
-    lips = template()[None] + deltas
-    return lips[:, INNER_BOTTOM, 1] - lips[:, INNER_TOP, 1]
+
+def lagged(a: np.ndarray, b: np.ndarray, fps: float, max_lag_s: float = MAX_LAG_S) -> tuple[float, float]:
+    """(best r, its lag in seconds) of ``a`` against ``b`` shifted by up to ``max_lag_s``; a
+    positive lag means ``a`` happens later than ``b``."""
+    best = (-2.0, 0.0)
+    for k in range(-int(round(max_lag_s * fps)), int(round(max_lag_s * fps)) + 1):
+        x, y = (a[k:], b[:len(b) - k]) if k >= 0 else (a[:k], b[-k:])
+        r = corr(x, y)
+        if r > best[0]:
+            best = (r, k / fps)
+    return best
 
 
-def held_out(model, utterances: int, seed: int = 7777) -> dict:
-    """Metrics vs targets on validation voices with unseen random texts."""
+def loudness(pcm: np.ndarray, fps: float, frames: int) -> np.ndarray:
+    """(frames,) dB level of the audio under each video frame (the no-model baseline)."""
+    from dhsdk.pipeline.activity import frame_energy_db
+
+    return frame_energy_db(pcm, 16000, fps, frames)
+
+
+def real_lips(predict: Predict, clips: list) -> dict:
+    """Predicted vs measured mouth opening on talking clips (:class:`dhsdk.train.av_data.AVClip`
+    with phones).
+
+    Returns:
+        ``opening_corr`` (mean per-clip r at lag 0), ``opening_corr_best`` and ``best_lag_ms``
+        (mean and median over clips of the best lag within ±200 ms), ``loudness_corr`` (the same
+        r for the audio level), ``silence_closed`` (share of frames in silence, away from speech,
+        predicted closed), ``pbm_closed`` (share of p/b/m phones with at least one closed frame
+        inside), ``pbm_frames_closed`` (share of frames inside p/b/m phones predicted closed),
+        ``clips``, and ``per_clip`` r values.
+    """
+    from dhsdk.train.visemes import speech_near
+
+    rs, best, lags, loud, sil, pbm, pbm_frames, per = [], [], [], [], [], [], [], []
+    for clip in clips:
+        t = len(clip.lips)
+        pred = predict(clip.pcm, clip.fps)[:t]
+        t = len(pred)
+        op = mouth_opening(clip.neutral + pred)
+        real, found = clip.opening[:t], clip.found[:t]
+        r = corr(op[found], real[found])
+        rb, lag = lagged(np.where(found, op, np.nan_to_num(real)), np.nan_to_num(real), clip.fps)
+        rs.append(r)
+        best.append(rb)
+        lags.append(lag)
+        per.append(round(r, 3))
+        loud.append(corr(loudness(clip.pcm, clip.fps, t)[found], real[found]))
+        times = np.arange(t) / clip.fps
+        speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
+        sil += list(op[~speech] < CLOSED)
+        for start, end, lab in clip.phones:
+            if lab in BILABIAL:
+                inside = (times >= start - 0.5 / clip.fps) & (times < end + 0.5 / clip.fps)
+                if inside.any():
+                    pbm.append(bool((op[inside] < CLOSED).any()))
+                    pbm_frames += list(op[inside] < CLOSED)
+    return {"clips": len(clips), "opening_corr": float(np.mean(rs)), "opening_corr_best": float(np.mean(best)),
+            "best_lag_ms": float(np.median(lags) * 1000), "loudness_corr": float(np.mean(loud)),
+            "silence_closed": float(np.mean(sil)) if sil else float("nan"),
+            "pbm_closed": float(np.mean(pbm)) if pbm else float("nan"),
+            "pbm_frames_closed": float(np.mean(pbm_frames)) if pbm_frames else float("nan"), "per_clip": per}
+
+
+def teacher_agreement(predict: Predict, pcm: np.ndarray, phones: list[tuple[float, float, str]],
+                      window_s: float = 5.0) -> dict:
+    """Predicted opening vs the teacher's curve on real speech, in windows of ``window_s``.
+
+    Returns:
+        ``teacher_corr`` / ``loudness_corr``: mean r over windows with speech of the prediction
+        against the teacher curve and against the audio level; ``windows``.
+    """
+    from dhsdk.models.lipshape import coeffs_to_deltas, template
+    from dhsdk.train.visemes import targets
+
+    pred = mouth_opening(template() + predict(pcm, FPS))
+    tgt = targets(phones, len(pcm) / 16000)
+    idx = np.clip(np.round(np.arange(len(pred)) * 100 / FPS).astype(int), 0, len(tgt) - 1)
+    teach = mouth_opening(template() + coeffs_to_deltas(tgt[idx]))
+    level = loudness(pcm, FPS, len(pred))
+    step = int(window_s * FPS)
+    rt, rl = [], []
+    for a in range(0, len(pred) - step // 2, step):
+        sl = slice(a, a + step)
+        if teach[sl].std() > 1e-3:
+            rt.append(corr(pred[sl], teach[sl]))
+            rl.append(corr(level[sl], teach[sl]))
+    return {"windows": len(rt), "teacher_corr": float(np.mean(rt)) if rt else float("nan"),
+            "loudness_corr": float(np.mean(rl)) if rl else float("nan")}
+
+
+def held_out(predict_windows: Callable[[np.ndarray], np.ndarray], utterances: int, seed: int = 7777) -> dict:
+    """Metrics vs targets on generated speech in validation voices with unseen random texts.
+
+    Args:
+        predict_windows: (B, 80, W) mel windows -> (B, 40, 2) deltas.
+    """
     from dhsdk.models.a2k_runner import mel_windows
     from dhsdk.models.lipshape import coeffs_to_deltas, template
     from dhsdk.train.a2k_data import VAL_VOICES, make_utterance
 
     width = template()[CORNERS[1], 0] - template()[CORNERS[0], 0]
-    errs, po, to, sil, pbm, onset = [], [], [], [], [], []
+    errs, po, to, sil, pbm = [], [], [], [], []
     for i in range(utterances):
-        u = make_utterance(seed + i, VAL_VOICES)
-        n = len(u.mel) * 160
-        pcm_frames = np.arange(round(n / 16000 * FPS))
-        idx = np.minimum(np.floor(pcm_frames * 100 / FPS).astype(int), len(u.target) - 1)
+        u = make_utterance(seed + i, VAL_VOICES)[0]
+        idx = np.minimum(np.floor(np.arange(round(len(u.mel) * FPS / 100)) * 100 / FPS).astype(int), len(u.target) - 1)
         tgt = coeffs_to_deltas(u.target[idx])
-        pred = model.infer(mel_windows(u.mel, 0, idx))
+        pred = predict_windows(mel_windows(u.mel, 0, idx))
         errs.append(np.linalg.norm(pred - tgt, axis=-1).mean(1) / width)
-        po.append(_opening(pred))
-        to.append(_opening(tgt))
-        silent = np.all(u.target[idx] == 0, axis=1)
-        sil.append(_opening(pred)[silent] < CLOSED)
-        pbm.append(_opening(pred)[u.target[idx, 5] == 1] < CLOSED)
-        t_on, p_on = np.argmax(_opening(tgt) > CLOSED), np.argmax(_opening(pred) > CLOSED)
-        onset.append(abs(int(t_on) - int(p_on)))
-    po, to = np.concatenate(po), np.concatenate(to)
+        p_op, t_op = mouth_opening(template() + pred), mouth_opening(template() + tgt)
+        po.append(p_op)
+        to.append(t_op)
+        sil.append(p_op[np.all(u.target[idx] == 0, axis=1)] < CLOSED)
+        pbm.append(p_op[u.target[idx, 5] == 1] < CLOSED)
     return {"keypoint_err_over_mouth_width": float(np.concatenate(errs).mean()),
-            "opening_corr": float(np.corrcoef(po, to)[0, 1]),
+            "opening_corr": corr(np.concatenate(po), np.concatenate(to)),
             "pbm_closed_frac": float(np.concatenate(pbm).mean()),
-            "silence_closed_frac": float(np.concatenate(sil).mean()),
-            "onset_within_2_frames_frac": float(np.mean(np.array(onset) <= 2))}
-
-
-def real_speech(model, path: str) -> dict:
-    """Correlation (and best lag in frames) of predicted opening with RMS energy of the audio."""
-    from dhsdk.audio import load_audio
-
-    pcm = load_audio(path)
-    op = _opening(model.predict(pcm, FPS))
-    hop = 16000 // FPS
-    energy = np.sqrt(np.array([np.mean(pcm[i * hop:(i + 1) * hop] ** 2) for i in range(len(op))]) + 1e-12)
-    energy = np.log(energy)
-    lags = range(-5, 6)
-    corr = [np.corrcoef(op[max(0, k):len(op) + min(0, k)], energy[max(0, -k):len(op) - max(0, k)])[0, 1] for k in lags]
-    best = int(np.nanargmax(corr))
-    return {"file": path, "corr_lag0": float(corr[5]), "best_lag_frames": list(lags)[best],
-            "best_corr": float(corr[best]), "frames_open_frac": float(np.mean(op > CLOSED))}
+            "silence_closed_frac": float(np.concatenate(sil).mean())}
 
 
 def main() -> None:
+    from pathlib import Path
+
     from dhsdk.models.a2k_runner import A2K
 
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", default=None)
-    p.add_argument("--utterances", type=int, default=40)
-    p.add_argument("--wav", nargs="*", default=[])
+    p.add_argument("--model", default=None, help="a2k ONNX (the shipped one by default)")
+    p.add_argument("--av", default=None, help="folder of GRID-style talking clips: evaluates its test split")
+    p.add_argument("--speech", nargs="*", default=[], help="real speech of speakers never trained on")
+    p.add_argument("--utterances", type=int, default=30, help="generated held-out utterances (0: skip)")
     args = p.parse_args()
     model = A2K.load(args.model)
-    print(json.dumps({"held_out": held_out(model, args.utterances), "real": [real_speech(model, w) for w in args.wav]}))
+    out: dict = {}
+    if args.av:
+        from dhsdk.train.a2k import grid_split
+        from dhsdk.train.av_data import GRID_AUDIO_SKIP, load
+
+        test = grid_split()["test"]
+        out["real_lips"] = real_lips(model.predict, load([Path(args.av) / f"{n}.mp4" for n in test],
+                                                         audio_skip=GRID_AUDIO_SKIP))
+    if args.speech:
+        from dhsdk.train.teacher import SpeechSource, labelled
+
+        out["teacher"] = {name: teacher_agreement(model.predict, pcm, phones) for name, pcm, phones in
+                          labelled([SpeechSource(Path(s), "en") for s in args.speech])}
+    if args.utterances:
+        out["held_out"] = held_out(model.infer, args.utterances)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

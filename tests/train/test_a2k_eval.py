@@ -1,0 +1,65 @@
+"""a2k metrics on constructed cases with known answers: perfect prediction, a known lag,
+closure counting and the teacher agreement."""
+import numpy as np
+import pytest
+
+from dhsdk.models.lipshape import coeffs_to_deltas
+from dhsdk.train import a2k_eval
+from dhsdk.train.av_data import AVClip
+
+
+def _clip(seed: int = 0) -> AVClip:
+    """A 4 s clip whose measured lips follow a random smooth opening curve, with a 'b' closure."""
+    rng = np.random.default_rng(seed)
+    fps, t = 25.0, 100
+    curve = np.convolve(rng.uniform(0, 1, t), np.ones(5) / 5, mode="same")
+    coeffs = np.zeros((t, 6), np.float32)
+    coeffs[:, 0] = curve
+    coeffs[:15] = 0
+    coeffs[85:] = 0
+    coeffs[48:51] = [0, 0, 0, 0, 0, 1]
+    from dhsdk.models.lipshape import template
+
+    lips = template() + coeffs_to_deltas(coeffs)
+    phones = [(0.6, 1.9, "AA"), (1.9, 2.05, "B"), (2.05, 3.4, "AA")]
+    return AVClip("c", fps, np.zeros(64000, np.float32), lips, template(), [], phones)
+
+
+def test_perfect_prediction_and_a_known_lag():
+    clip = _clip()
+    exact = lambda pcm, fps: clip.deltas      # noqa: E731
+    m = a2k_eval.real_lips(exact, [clip])
+    assert m["opening_corr"] == pytest.approx(1.0) and m["best_lag_ms"] == 0.0
+    assert m["pbm_closed"] == 1.0 and m["silence_closed"] == 1.0
+    late = lambda pcm, fps: np.concatenate([np.zeros((3, 40, 2), np.float32), clip.deltas[:-3]])   # noqa: E731
+    m = a2k_eval.real_lips(late, [clip])
+    assert m["best_lag_ms"] == pytest.approx(120.0) and m["opening_corr"] < m["opening_corr_best"]
+
+
+def test_open_prediction_fails_closure():
+    clip = _clip()
+    wide = lambda pcm, fps: clip.deltas * 0 + coeffs_to_deltas(np.array([[1, 0, 0, 0, 0, 0]], np.float32))  # noqa: E731
+    m = a2k_eval.real_lips(wide, [clip])
+    assert m["pbm_closed"] == 0.0 and m["silence_closed"] == 0.0
+
+
+def test_lagged_sign():
+    a = np.sin(np.linspace(0, 20, 200))
+    r, lag = a2k_eval.lagged(a[5:], a[:-5], 25.0)          # a is ahead of b by 5 frames
+    assert lag == pytest.approx(-0.2) and r > 0.99
+
+
+def test_teacher_agreement_of_the_teacher_is_perfect():
+    from dhsdk.models.a2k_runner import frame_count
+    from dhsdk.train.visemes import targets
+
+    phones = [(0.3, 0.5, "AA"), (0.5, 0.6, "M"), (0.6, 0.9, "IY"), (1.2, 1.5, "OW"), (1.5, 1.6, "P")]
+    pcm = np.zeros(32000, np.float32)
+
+    def teach(pcm, fps):
+        tgt = targets(phones, len(pcm) / 16000)
+        idx = np.clip(np.round(np.arange(frame_count(len(pcm), fps)) * 100 / fps).astype(int), 0, len(tgt) - 1)
+        return coeffs_to_deltas(tgt[idx])
+
+    m = a2k_eval.teacher_agreement(teach, pcm, phones, window_s=2.0)
+    assert m["windows"] == 1 and m["teacher_corr"] == pytest.approx(1.0)
