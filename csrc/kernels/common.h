@@ -105,4 +105,51 @@ inline Dim grid_for(int w, int h, int depth, Dim block) {
 // launchers and the emulated launches both take grid and block from there.
 constexpr Dim kBlock2d{32, 8, 1};
 
+// ---- batched launches: one parameter table per launch -----------------------------------
+// A batch of N independent calls of one kernel (N frames, each with its own sizes and
+// pointers) runs as launches over tables of up to ParamTable::kMax items passed by value, so
+// the table sits in the kernel's constant parameter bank on a GPU (no upload, nothing to free,
+// capturable in a CUDA graph). Grid z selects the item; x and y cover the largest item, and
+// each item's body bounds-checks its own domain, so a table launch is its items' single
+// launches side by side.
+constexpr unsigned kTableBytes = 3840;  // under the 4 KiB kernel-parameter limit of every arch
+
+template <typename P>
+struct ParamTable {
+  static constexpr int kMax = static_cast<int>(kTableBytes / sizeof(P));
+  static_assert(kMax >= 8, "kernel parameters too large for a useful table");
+  P items[kMax];
+  int count;
+};
+
+// The body of item `block_idx.z` of a table, with the item's own z index 0.
+template <typename P, void (*Body)(const Thread&, const P&)>
+DH_HD void table_body(const Thread& th, const ParamTable<P>& t) {
+  if (static_cast<int>(th.block_idx.z) >= t.count) return;
+  Body(Thread{Dim{th.block_idx.x, th.block_idx.y, 0}, th.thread_idx, th.block_dim}, t.items[th.block_idx.z]);
+}
+
+// Calls fn(table) for consecutive tables holding items[0, count).
+template <typename P, typename Fn>
+inline void for_each_table(const P* items, int count, Fn fn) {
+  ParamTable<P> t;
+  for (int first = 0; first < count; first += ParamTable<P>::kMax) {
+    t.count = count - first < ParamTable<P>::kMax ? count - first : ParamTable<P>::kMax;
+    for (int i = 0; i < t.count; ++i) t.items[i] = items[first + i];
+    fn(t);
+  }
+}
+
+// Grid of a table launch: the per-item grids' x/y maxima, z = item count.
+template <typename P, typename GridFn>
+inline Dim table_grid(const ParamTable<P>& t, GridFn grid) {
+  Dim g{1, 1, static_cast<unsigned>(t.count)};
+  for (int i = 0; i < t.count; ++i) {
+    const Dim d = grid(t.items[i]);
+    g.x = d.x > g.x ? d.x : g.x;
+    g.y = d.y > g.y ? d.y : g.y;
+  }
+  return g;
+}
+
 }  // namespace dh

@@ -23,27 +23,36 @@ struct CropParams {
   const float* mask;     // S x S or null
 };
 
-DH_HD void crop_pixel(const CropParams& p, int x, int y, int b) {
+// Output pixel (x, y) of crop b. OutType (ElemType), Nchw and Channels (0: read p.channels)
+// fixed at compile time in the CPU row loops; crop_pixel dispatches at run time.
+template <int OutType, int Nchw, int Channels>
+DH_HD void crop_pixel_t(const CropParams& p, int x, int y, int b) {
+  const int channels = Channels ? Channels : p.channels;
   const float* m = p.affines + 6 * b;
   const Affine a{m[0], m[1], m[2], m[3], m[4], m[5]};
   const Point s = apply(a, static_cast<float>(x), static_cast<float>(y));
   const Taps t = bilinear_taps(s.x, s.y, p.width, p.height);
   const bool zero = p.mask != nullptr && p.mask[y * p.size + x] > 0.5f;
+  const bool sample = t.inside || p.border == kBorderReplicate;
   const long long plane = static_cast<long long>(p.size) * p.size;
   const long long pix = static_cast<long long>(y) * p.size + x;
   for (int c = 0; c < 3; ++c) {
-    float v = (t.inside || p.border == kBorderReplicate)
-                  ? bilinear(p.frame, p.width, p.channels, t, c)
-                  : p.border_value;
-    const long long idx = p.nchw ? (b * 3 + c) * plane + pix : (b * plane + pix) * 3 + c;
-    if (p.out_type == kU8) {
+    const float v = sample ? bilinear(p.frame, p.width, channels, t, c) : p.border_value;
+    const long long idx = Nchw ? (b * 3 + c) * plane + pix : (b * plane + pix) * 3 + c;
+    if (OutType == kU8) {
       static_cast<uint8_t*>(p.out)[idx] = zero ? 0 : saturate_u8(v);
       continue;
     }
     const float n = zero ? 0.f : (v * (1.f / 255.f) - p.mean[c]) * p.inv_std[c];
-    if (p.out_type == kF32) static_cast<float*>(p.out)[idx] = n;
+    if (OutType == kF32) static_cast<float*>(p.out)[idx] = n;
     else static_cast<uint16_t*>(p.out)[idx] = float_to_half(n);
   }
+}
+
+DH_HD void crop_pixel(const CropParams& p, int x, int y, int b) {
+  if (p.out_type == kU8) crop_pixel_t<kU8, 0, 0>(p, x, y, b);
+  else if (p.out_type == kF32) p.nchw ? crop_pixel_t<kF32, 1, 0>(p, x, y, b) : crop_pixel_t<kF32, 0, 0>(p, x, y, b);
+  else p.nchw ? crop_pixel_t<kF16, 1, 0>(p, x, y, b) : crop_pixel_t<kF16, 0, 0>(p, x, y, b);
 }
 
 DH_HD void crop_body(const Thread& th, const CropParams& p) {

@@ -168,6 +168,22 @@ class FakeLaunchers:
         self._real_checks("cuda_rgb_to_yuv", frame, out, nv12, bgr, standard, stream)
         host(out)[...] = _C.emulated.rgb_to_yuv(host(frame), nv12, bgr, standard)
 
+    def cuda_composite_batch(self, frames, crops, affines, masks, stream):
+        self._real_checks("cuda_composite_batch", frames, crops, affines, masks, stream)
+        return _C.emulated.composite_batch([host(f) for f in frames], [host(c) for c in crops], affines,
+                                           None if masks is None else [host(m) for m in masks])
+
+    def cuda_crop_batch(self, frames, affines, size, out, out_type, nchw, mean, std, border, value, mask, stream):
+        self._real_checks("cuda_crop_batch", frames, affines, size, out, out_type, nchw, mean, std, border, value,
+                          mask, stream)
+        host(out)[...] = _C.emulated.crop_batch([host(f) for f in frames], host(affines), size, out_type, nchw,
+                                                mean, std, border, value, host(mask))
+
+    def cuda_rgb_to_yuv_batch(self, frames, outs, nv12, bgr, standard, stream):
+        self._real_checks("cuda_rgb_to_yuv_batch", frames, outs, nv12, bgr, standard, stream)
+        for out, got in zip(outs, _C.emulated.rgb_to_yuv_batch([host(f) for f in frames], nv12, bgr, standard)):
+            host(out)[...] = got
+
     def cuda_warp(self, src, ref, out, size, *rest):
         *mesh, scratch, scratch_bytes, stream = rest
         self._real_checks("cuda_warp", src, ref, out, size, *rest)
