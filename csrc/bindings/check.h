@@ -64,6 +64,13 @@ inline Text repr_str(const pybind11::handle& h) {
   return t;
 }
 
+// The Python type name of obj ("numpy.ndarray" shows as "ndarray"), for error messages.
+inline Text type_str(const pybind11::handle& h) {
+  Text t{};
+  std::snprintf(t.c, sizeof t.c, "%s", Py_TYPE(h.ptr())->tp_name);
+  return t;
+}
+
 // "frames[3]" for the items of a batch argument.
 inline Text item_name(const char* name, std::size_t i) {
   Text t{};

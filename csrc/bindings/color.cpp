@@ -52,7 +52,8 @@ py::list rgb_to_yuv_batch(py::object frames, bool nv12, bool bgr, int standard, 
   std::vector<ColorParams> items(py::len(seq));
   py::list outs;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    items[i] = color_params(host_item(seq, i, "frames"), item_name("frames", i).c, nv12, bgr, standard);
+    const Text name = item_name("frames", i);
+    items[i] = color_params(host_obj(seq[i], name.c), name.c, nv12, bgr, standard);
     py::array_t<uint8_t> out(out_shape(items[i]));
     items[i].out = out.mutable_data();
     outs.append(out);

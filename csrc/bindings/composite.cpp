@@ -189,11 +189,6 @@ std::vector<CompositeParams> batch_params(const py::object& frames, const py::ob
   return items;
 }
 
-ArrayArg host_obj(const py::handle& h, const char* name) {
-  DH_CHECK(py::isinstance<py::array>(h), "%s must be a numpy array, got %s", name, repr_str(h).c);
-  return host_arg(h.cast<py::array>());
-}
-
 // Host masks are float32 C-contiguous as given (no conversion: the caller keeps them alive).
 py::array_t<int32_t> composite_batch(py::object frames, py::object crops, Affine64 affines, py::object masks,
                                      bool emulated) {

@@ -103,11 +103,6 @@ void attach_outputs(std::vector<CropParams>& items, void* out) {
   for (std::size_t i = 0; i < items.size(); ++i) items[i].out = static_cast<char*>(out) + i * item;
 }
 
-ArrayArg host_obj(const py::handle& h, const char* name) {
-  DH_CHECK(py::isinstance<py::array>(h), "%s must be a numpy array, got %s", name, repr_str(h).c);
-  return host_arg(h.cast<py::array>());
-}
-
 py::array crop_batch(py::object frames, F32 affines, int size, int out_type, bool nchw, py::tuple mean,
                      py::tuple std, int border, float border_value, py::object mask, bool emulated) {
   py::array_t<float> mask_keep;

@@ -68,7 +68,7 @@ inline ArrayArg device_arg(const pybind11::handle& h, const char* name) {
 // A batch argument: a list (or tuple) of exactly `count` items (count < 0: any length >= 1).
 inline pybind11::sequence batch_list(const pybind11::object& o, const char* name, long long count = -1) {
   DH_CHECK(pybind11::isinstance<pybind11::list>(o) || pybind11::isinstance<pybind11::tuple>(o),
-           "%s must be a list of per-frame arrays, got %s", name, repr_str(o).c);
+           "%s must be a list of per-frame arrays, got %s", name, type_str(o).c);
   const auto seq = o.cast<pybind11::sequence>();
   const long long n = static_cast<long long>(pybind11::len(seq));
   DH_CHECK(count < 0 ? n >= 1 : n == count, "%s must hold %s%lld items, got %lld", name, count < 0 ? "at least " : "",
@@ -76,12 +76,10 @@ inline pybind11::sequence batch_list(const pybind11::object& o, const char* name
   return seq;
 }
 
-// Item i of a batch list of numpy arrays (kept alive by the list).
-inline ArrayArg host_item(const pybind11::sequence& seq, std::size_t i, const char* name) {
-  const pybind11::object o = seq[i];
-  DH_CHECK(pybind11::isinstance<pybind11::array>(o), "%s[%zu] must be a numpy array, got %s", name, i,
-           repr_str(o).c);
-  return host_arg(o.cast<pybind11::array>());
+// A numpy array argument (a batch item) as an ArrayArg; `name` names it in the error.
+inline ArrayArg host_obj(const pybind11::handle& h, const char* name) {
+  DH_CHECK(pybind11::isinstance<pybind11::array>(h), "%s must be a numpy array, got %s", name, type_str(h).c);
+  return host_arg(h.cast<pybind11::array>());
 }
 
 // None -> nullopt, else device_arg.
