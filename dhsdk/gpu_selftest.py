@@ -241,6 +241,30 @@ def check_engines(cp: ModuleType, log: Print) -> list[Outcome]:
     return out
 
 
+def nvenc_session_problem() -> str | None:
+    """Why this machine cannot open an NVENC session, None when it can: the packages and driver
+    (:func:`dhsdk.sinks.nvenc.nvenc_problem`), then a real 64 x 64 H.264 session opened and
+    closed, which is what tells a GPU without an encoder (H100, H200, A100: no NVENC;
+    ``nvEncOpenEncodeSessionEx`` answers 2, no encode device) from one whose encoder works."""
+    from dhsdk.sinks.encoder import FILE
+    from dhsdk.sinks.nvenc import nvenc_options, nvenc_problem
+
+    problem = nvenc_problem()
+    if problem:
+        return problem
+    import PyNvVideoCodec as nvc
+
+    from dhsdk.cuda.streams import cupy_for
+
+    context, opts = cupy_for("NVENC encoding").cuda.driver.ctxGetCurrent(), nvenc_options(FILE, 64, 64, 25.0)
+    try:
+        nvc.CreateEncoder(64, 64, "NV12", False, cudacontext=context, cudastream=0, **opts).EndEncode()
+    except Exception as e:  # noqa: BLE001 - any refusal means no usable encoder here
+        return (f"this GPU cannot open an NVENC session ({type(e).__name__}: {e}); data-centre GPUs such as "
+                f"the H100/H200/A100 have no NVENC: frames are encoded with libx264")
+    return None
+
+
 NVENC_TOLERANCE = 4.0  # mean |error| in grey levels: QP 18 and 4:2:0 chroma on a smooth moving gradient
 
 
@@ -252,9 +276,9 @@ def check_nvenc(frames: int = 25) -> list[Outcome]:
 
     from dhsdk.frames import VideoFrame
     from dhsdk.sinks.encoder import FILE
-    from dhsdk.sinks.nvenc import NvencEncoder, nvenc_problem
+    from dhsdk.sinks.nvenc import NvencEncoder
 
-    problem = nvenc_problem()
+    problem = nvenc_session_problem()
     if problem:
         return [Outcome("nvenc", None, detail=problem)]
     ys, xs = np.mgrid[0:270, 0:480]

@@ -191,15 +191,28 @@ class FakeLaunchers:
         host((out, (size, size, 3), np.uint8, False))[...] = _C.emulated.warp(image(src), image(ref), *mesh)
 
 
+def isolate_cupy(monkeypatch, fake: types.ModuleType, cupyx: object = None) -> None:
+    """Make ``fake`` the only CuPy this test can reach: it answers ``import cupy``, and the real
+    CuPy's submodules (imported by an earlier test on a GPU machine) are hidden, so ``import
+    cupy.cuda`` fails instead of handing the real runtime a fake pointer or stream handle (on a
+    real GPU that raised cudaErrorInvalidResourceHandle at cudaEventRecord)."""
+    for name in list(sys.modules):
+        if name.startswith(("cupy.", "cupyx", "cupy_backends")):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+
+
 def install(monkeypatch) -> tuple[FakeCupy, FakeLaunchers]:
     """Make this process look like a GPU machine: the fakes in place of CuPy (and cupyx's pinned
-    allocator) and of the launchers, and ``dhsdk.device.cuda_problem`` saying CUDA is usable."""
+    allocator) and of the launchers, and ``dhsdk.device.cuda_problem`` saying CUDA is usable.
+    The real CUDA runtime stays out of reach (:func:`isolate_cupy`; the launchers are fakes),
+    also on a machine with a GPU."""
     import dhsdk.cuda.launch
     import dhsdk.device
 
     cp, ext = FakeCupy(), FakeLaunchers()
-    monkeypatch.setitem(sys.modules, "cupy", cp)
-    monkeypatch.setitem(sys.modules, "cupyx", types.SimpleNamespace(empty_pinned=np.empty))
+    isolate_cupy(monkeypatch, cp, types.SimpleNamespace(empty_pinned=np.empty))
     monkeypatch.setattr(dhsdk.device, "cuda_problem", lambda: None)
     monkeypatch.setattr(dhsdk.cuda.launch, "_native", lambda: ext)
     return cp, ext

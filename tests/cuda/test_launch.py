@@ -17,7 +17,7 @@ from dhsdk.cuda.arrays import KDL_CPU
 from dhsdk.cuda.launch import Launch, on_device
 from dhsdk.device import cuda_problem
 from dhsdk.errors import DeviceError, InputError
-from fake_gpu import FakeArray, FakeCupy, FakeLaunchers
+from fake_gpu import FakeArray, FakeCupy, FakeLaunchers, isolate_cupy
 from test_arrays import FakeCAI, FakeDLPack
 
 
@@ -25,7 +25,7 @@ from test_arrays import FakeCAI, FakeDLPack
 def gpu(monkeypatch):
     """(fake CuPy, fake launchers) installed where dhsdk.cuda.launch looks for them."""
     cp, ext = FakeCupy(), FakeLaunchers()
-    monkeypatch.setitem(sys.modules, "cupy", cp)
+    isolate_cupy(monkeypatch, cp)
     monkeypatch.setattr(dhsdk.cuda.launch, "missing_gpu_pieces", lambda need: [])
     monkeypatch.setattr(dhsdk.cuda.launch, "_native", lambda: ext)
     return cp, ext

@@ -26,7 +26,10 @@ needs_launchers = pytest.mark.skipif(not hasattr(_C, "cuda_warp"), reason="dhsdk
 def avatar():
     from dhsdk.avatar import Avatar
 
-    return Avatar.default(device="cpu")
+    try:  # building the default avatar the first time tracks its face (mediapipe)
+        return Avatar.default(device="cpu")
+    except ImportError as e:
+        pytest.skip(f"the default avatar cannot be built here: {e}")
 
 
 @pytest.fixture
@@ -211,9 +214,12 @@ def test_unet_inputs_and_blend_equal_the_renderer(tmp_path):
 
 # ---- on a real GPU ------------------------------------------------------------------------
 @pytest.mark.gpu
-def test_real_gpu_frames_match_cpu(avatar):
+def test_real_gpu_frames_match_cpu():
     pytest.importorskip("cupy")
+    from dhsdk.bench.synthetic import SyntheticAvatar
     from dhsdk.pipeline.lipsync import LipSync
+
+    avatar = SyntheticAvatar(720, 1280, frames=6)  # no face tracker (mediapipe) needed to reach the GPU
 
     cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
     for k in range(6):
