@@ -1,7 +1,6 @@
 // CPU launchers of the RGB -> I420/NV12 conversion (csrc/kernels/color.h): per pair of rows,
-// the luma of each row and then the chroma of each 2 x 2 block, with the channel count and
-// order fixed at compile time so both loops vectorise (integer arithmetic: the same bits as
-// color_block); OpenMP over row pairs, and over frames x row pairs for a batch.
+// with the channel count and order fixed at compile time so the loops vectorise; OpenMP over
+// row pairs, and over frames x row pairs for a batch.
 #include <algorithm>
 #include <vector>
 
@@ -12,22 +11,32 @@ namespace dh {
 
 namespace {
 
-// Row pair by (rows 2 by and 2 by + 1) and its chroma row.
+// Row pair by (rows 2 by and 2 by + 1) and its chroma row: one pass over the pixels computes both
+// rows' luma and the per-column channel sums of the pair (into `sums`, 3 x width int16), a
+// second pass adds neighbouring columns into each 2 x 2 block's sums for its chroma. Both
+// passes vectorise; integer arithmetic, so the same bits as color_block.
 template <int Channels, int Bgr>
-void color_rows(const ColorParams& p, int by) {
+void color_rows(const ColorParams& p, int by, int16_t* sums) {
   constexpr int ri = Bgr ? 2 : 0, bi = Bgr ? 0 : 2;
   const ColorCoeffs k = p.k;
   const int w = p.width;
-  const uint8_t* in0 = p.frame + 2LL * by * w * Channels;
-  const uint8_t* in1 = in0 + static_cast<long long>(w) * Channels;
-  uint8_t* y0 = p.out + 2LL * by * w;
-  uint8_t* y1 = y0 + w;
+  const uint8_t* __restrict in0 = p.frame + 2LL * by * w * Channels;
+  const uint8_t* __restrict in1 = in0 + static_cast<long long>(w) * Channels;
+  uint8_t* __restrict y0 = p.out + 2LL * by * w;
+  uint8_t* __restrict y1 = y0 + w;
+  int16_t* __restrict sr = sums;
+  int16_t* __restrict sg = sums + w;
+  int16_t* __restrict sb = sums + 2 * w;
 #pragma omp simd
   for (int x = 0; x < w; ++x) {
     const uint8_t* a = in0 + x * Channels;
     const uint8_t* b = in1 + x * Channels;
-    y0[x] = color_luma(k, a[ri], a[1], a[bi]);
-    y1[x] = color_luma(k, b[ri], b[1], b[bi]);
+    const int ar = a[ri], ag = a[1], ab = a[bi], br = b[ri], bg = b[1], bb = b[bi];
+    y0[x] = color_luma(k, ar, ag, ab);
+    y1[x] = color_luma(k, br, bg, bb);
+    sr[x] = static_cast<int16_t>(ar + br);
+    sg[x] = static_cast<int16_t>(ag + bg);
+    sb[x] = static_cast<int16_t>(ab + bb);
   }
   const long long luma = static_cast<long long>(p.height) * w;
   const int cw = w / 2;
@@ -36,17 +45,13 @@ void color_rows(const ColorParams& p, int by) {
   const int step = p.nv12 ? 2 : 1;
 #pragma omp simd
   for (int bx = 0; bx < cw; ++bx) {
-    const uint8_t* a = in0 + 2 * bx * Channels;
-    const uint8_t* b = in1 + 2 * bx * Channels;
-    const int rs = a[ri] + a[ri + Channels] + b[ri] + b[ri + Channels];
-    const int gs = a[1] + a[1 + Channels] + b[1] + b[1 + Channels];
-    const int bs = a[bi] + a[bi + Channels] + b[bi] + b[bi + Channels];
+    const int rs = sr[2 * bx] + sr[2 * bx + 1], gs = sg[2 * bx] + sg[2 * bx + 1], bs = sb[2 * bx] + sb[2 * bx + 1];
     u[bx * step] = color_u(k, rs, gs, bs);
     v[bx * step] = color_v(k, rs, gs, bs);
   }
 }
 
-using RowsFn = void (*)(const ColorParams&, int);
+using RowsFn = void (*)(const ColorParams&, int, int16_t*);
 
 RowsFn rows_fn(const ColorParams& p) {
   const bool bgr = p.r_index == 2;
@@ -57,23 +62,27 @@ RowsFn rows_fn(const ColorParams& p) {
 }  // namespace
 
 void color_cpu(const ColorParams& p) {
-  const RowsFn fn = rows_fn(p);
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int by = 0; by < p.height / 2; ++by) fn(p, by);
+  color_batch_cpu(&p, 1);
 }
 
 void color_batch_cpu(const ColorParams* items, int count) {
   std::vector<int> start(count + 1, 0);
   std::vector<RowsFn> fns(count);
+  int width = 0;
   for (int i = 0; i < count; ++i) {
     start[i + 1] = start[i] + items[i].height / 2;
     fns[i] = rows_fn(items[i]);
+    width = std::max(width, items[i].width);
   }
   const int pairs = start[count];
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int r = 0; r < pairs; ++r) {
-    const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
-    fns[i](items[i], r - start[i]);
+#pragma omp parallel
+  {
+    std::vector<int16_t> sums(3 * static_cast<std::size_t>(width));  // per thread
+#pragma omp for schedule(dynamic, 16)
+    for (int r = 0; r < pairs; ++r) {
+      const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
+      fns[i](items[i], r - start[i], sums.data());
+    }
   }
 }
 

@@ -34,11 +34,14 @@ DH_HD float composite_alpha(const CompositeParams& p, const Point& s, const Taps
 }
 
 // Channel c of the blend: dst + (crop sample - dst) * alpha, rounded and saturated.
-template <int CropType>
-DH_HD uint8_t composite_blend(const CompositeParams& p, const Taps& t, int c, uint8_t dst, float alpha) {
-  const float src = bilinear_t<CropType>(p.crop, p.size, 3, t, c);
+DH_HD uint8_t blend_u8(uint8_t dst, float src, float alpha) {
   const float d = static_cast<float>(dst);
   return saturate_u8(d + (src - d) * alpha);
+}
+
+template <int CropType>
+DH_HD uint8_t composite_blend(const CompositeParams& p, const Taps& t, int c, uint8_t dst, float alpha) {
+  return blend_u8(dst, bilinear_t<CropType>(p.crop, p.size, 3, t, c), alpha);
 }
 
 // One frame pixel (x, y): pixels whose sample lies outside the crop, or whose alpha is <= 0,

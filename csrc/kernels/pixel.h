@@ -52,13 +52,10 @@ DH_HD float load_255_t(const void* base, int idx) {
 
 template <int Type>
 DH_HD float bilinear_t(const void* img, int w, int channels, const Taps& t, int ch) {
-  const float p00 = load_255_t<Type>(img, (t.y0 * w + t.x0) * channels + ch);
-  const float p01 = load_255_t<Type>(img, (t.y0 * w + t.x1) * channels + ch);
-  const float p10 = load_255_t<Type>(img, (t.y1 * w + t.x0) * channels + ch);
-  const float p11 = load_255_t<Type>(img, (t.y1 * w + t.x1) * channels + ch);
-  const float top = p00 + (p01 - p00) * t.fx;
-  const float bot = p10 + (p11 - p10) * t.fx;
-  return top + (bot - top) * t.fy;
+  return bilerp(load_255_t<Type>(img, (t.y0 * w + t.x0) * channels + ch),
+                load_255_t<Type>(img, (t.y0 * w + t.x1) * channels + ch),
+                load_255_t<Type>(img, (t.y1 * w + t.x0) * channels + ch),
+                load_255_t<Type>(img, (t.y1 * w + t.x1) * channels + ch), t.fx, t.fy);
 }
 
 // Analytic soft mask in crop pixel coordinates. alpha = clamp(0.5 - d / feather, 0, 1) where d

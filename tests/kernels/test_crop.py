@@ -117,3 +117,18 @@ def test_cuda_path_matches_cpu(data, h, w, s, b, out, layout, border, use_mask, 
     keep = ~_edge(affs, s, h, w) if border == "constant" else np.ones((b, s, s), bool)
     tol = {"u8": 1.0, "f32": 1e-4, "f16": 1e-3}[out]
     assert np.abs(got.astype(np.float64) - want.astype(np.float64))[keep].max(initial=0) <= tol
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("out_type", [0, 1])
+def test_taps_at_the_end_of_the_frame_and_tiny_frames(channels, out_type):
+    """The CPU rows read frame bytes as 32-bit words: taps on the last pixel (the last word, read
+    shifted, never past the end) and frames of fewer than 4 bytes (read pixel by pixel) equal
+    the emulated CUDA launch."""
+    rng = np.random.default_rng(channels)
+    for h, w in ((5, 7), (1, 1)):
+        frame = rng.integers(0, 256, (h, w, channels), dtype=np.uint8)
+        corner = np.array([[[1.0, 0.0, w - 2.3], [0.0, 1.0, h - 2.6]]], np.float32)  # reaches past the corner
+        for border in (0, 1):
+            args = (frame, corner, 4, out_type, True, (0.1, 0.2, 0.3), (0.5, 0.5, 0.5), border, 17.0, None)
+            np.testing.assert_array_equal(_C.crop(*args), _C.emulated.crop(*args))
