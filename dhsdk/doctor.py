@@ -88,8 +88,7 @@ def collect() -> list[Check]:
         except (OSError, ValueError) as e:
             linkage = f", libstdc++ linkage unknown ({e})"
         checks.append(Check("native extension", True,
-                            f"{info['compiler']}, SIMD {info['simd']}, OpenMP "
-                            f"{'on, ' + str(info['openmp_max_threads']) + ' threads' if info['openmp'] else 'off'}"
+                            f"{info['compiler']}, SIMD {info['simd']}, {info.get('threads', 1)} threads"
                             f"{linkage}"))
         checks.append(Check("CUDA launchers", bool(info["cuda"]),
                             f"compiled for sm_{info['cuda_archs']} (nvcc {info['cuda_compiler_version']})"

@@ -72,7 +72,7 @@ constexpr const char* kDoc =
 constexpr const char* kBatchDoc =
     "rgb_to_yuv_batch(frames, nv12, bgr, standard) -> list of (H_i*3/2, W_i) uint8\n"
     "rgb_to_yuv() of each frame of the list `frames` ((H_i, W_i, 3|4) uint8, sizes may differ) in\n"
-    "one call: the rows of all frames shared out among the threads (OpenMP).";
+    "one call: the rows of all frames shared out among the threads.";
 
 }  // namespace
 

@@ -23,7 +23,7 @@ inline pybind11::module_ emulated_module(pybind11::module_& m) {
   return m.def_submodule("emulated", "Host emulation of the CUDA launches (tests only)");
 }
 
-// Run a host launcher (OpenMP or emulated CUDA launch) with the GIL released.
+// Run a host launcher (threaded or emulated CUDA launch) with the GIL released.
 template <typename Params>
 void run_host(const Params& p, bool emulated, void (*cpu)(const Params&), void (*emu)(const Params&)) {
   pybind11::gil_scoped_release release;

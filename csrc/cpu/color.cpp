@@ -1,11 +1,12 @@
 // CPU launchers of the RGB -> I420/NV12 conversion (csrc/kernels/color.h): per pair of rows,
-// with the channel count and order fixed at compile time so the loops vectorise; OpenMP over
+// with the channel count and order fixed at compile time so the loops vectorise; parallel_for over
 // row pairs, and over frames x row pairs for a batch.
 #include <algorithm>
 #include <vector>
 
 #include "cpu/emulate.h"
 #include "cpu/kernels_cpu.h"
+#include "cpu/parallel.h"
 
 namespace dh {
 
@@ -15,7 +16,7 @@ namespace {
 // rows' luma and the per-column channel sums of the pair (into `sums`, 3 x width int16), a
 // second pass adds neighbouring columns into each 2 x 2 block's sums for its chroma. Both
 // passes vectorise; integer arithmetic, so the same bits as color_block.
-template <int Channels, int Bgr>
+template <int Channels, int Bgr, int Nv12>
 void color_rows(const ColorParams& p, int by, int16_t* sums) {
   constexpr int ri = Bgr ? 2 : 0, bi = Bgr ? 0 : 2;
   const ColorCoeffs k = p.k;
@@ -40,9 +41,9 @@ void color_rows(const ColorParams& p, int by, int16_t* sums) {
   }
   const long long luma = static_cast<long long>(p.height) * w;
   const int cw = w / 2;
-  uint8_t* u = p.out + luma + static_cast<long long>(by) * (p.nv12 ? w : cw);
-  uint8_t* v = p.nv12 ? u + 1 : p.out + luma + static_cast<long long>(cw) * (p.height / 2) + static_cast<long long>(by) * cw;
-  const int step = p.nv12 ? 2 : 1;
+  uint8_t* u = p.out + luma + static_cast<long long>(by) * (Nv12 ? w : cw);
+  uint8_t* v = Nv12 ? u + 1 : p.out + luma + static_cast<long long>(cw) * (p.height / 2) + static_cast<long long>(by) * cw;
+  constexpr int step = Nv12 ? 2 : 1;
 #pragma omp simd
   for (int bx = 0; bx < cw; ++bx) {
     const int rs = sr[2 * bx] + sr[2 * bx + 1], gs = sg[2 * bx] + sg[2 * bx + 1], bs = sb[2 * bx] + sb[2 * bx + 1];
@@ -53,10 +54,15 @@ void color_rows(const ColorParams& p, int by, int16_t* sums) {
 
 using RowsFn = void (*)(const ColorParams&, int, int16_t*);
 
+template <int Channels, int Bgr>
+RowsFn rows_fn_n(const ColorParams& p) {
+  return p.nv12 ? color_rows<Channels, Bgr, 1> : color_rows<Channels, Bgr, 0>;
+}
+
 RowsFn rows_fn(const ColorParams& p) {
   const bool bgr = p.r_index == 2;
-  if (p.channels == 4) return bgr ? color_rows<4, 1> : color_rows<4, 0>;
-  return bgr ? color_rows<3, 1> : color_rows<3, 0>;
+  if (p.channels == 4) return bgr ? rows_fn_n<4, 1>(p) : rows_fn_n<4, 0>(p);
+  return bgr ? rows_fn_n<3, 1>(p) : rows_fn_n<3, 0>(p);
 }
 
 }  // namespace
@@ -75,15 +81,13 @@ void color_batch_cpu(const ColorParams* items, int count) {
     width = std::max(width, items[i].width);
   }
   const int pairs = start[count];
-#pragma omp parallel
-  {
-    std::vector<int16_t> sums(3 * static_cast<std::size_t>(width));  // per thread
-#pragma omp for schedule(dynamic, 16)
-    for (int r = 0; r < pairs; ++r) {
+  parallel_for(pairs, 8, [&](int b, int e) {
+    std::vector<int16_t> sums(3 * static_cast<std::size_t>(width));  // per chunk: 8 row pairs
+    for (int r = b; r < e; ++r) {
       const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
       fns[i](items[i], r - start[i], sums.data());
     }
-  }
+  });
 }
 
 void color_emulated(const ColorParams& p) {

@@ -1,12 +1,13 @@
 // CPU launchers of the composite kernel (csrc/kernels/composite.h): one row at a time with the
 // crop type, alpha kind and channel count fixed at compile time, the per-pixel early returns of
-// the GPU body turned into selects so the row loop vectorises; OpenMP over rows, and over
+// the GPU body turned into selects so the row loop vectorises; parallel_for over rows, and over
 // frames x rows for a batch.
 #include <algorithm>
 #include <vector>
 
 #include "cpu/emulate.h"
 #include "cpu/kernels_cpu.h"
+#include "cpu/parallel.h"
 
 namespace dh {
 
@@ -140,14 +141,16 @@ void composite_batch_cpu(const CompositeParams* items, int count) {
     start[i + 1] = start[i] + items[i].roi_h;
     fns[i] = row_fn(items[i]);
   }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int i = 0; i < count; ++i) planes[i] = planes_of(items[i]);
+  parallel_for(count, 1, [&](int b, int e) {
+    for (int i = b; i < e; ++i) planes[i] = planes_of(items[i]);
+  });
   const int rows = start[count];
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int r = 0; r < rows; ++r) {
-    const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
-    fns[i](items[i], planes[i].data(), items[i].y0 + r - start[i]);
-  }
+  parallel_for(rows, 8, [&](int b, int e) {
+    for (int r = b; r < e; ++r) {
+      const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
+      fns[i](items[i], planes[i].data(), items[i].y0 + r - start[i]);
+    }
+  });
 }
 
 void composite_emulated(const CompositeParams& p) {

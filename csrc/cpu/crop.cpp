@@ -1,12 +1,13 @@
 // CPU launchers of the fused crop pre-processor (csrc/kernels/crop.h): one output row at a
 // time with the output type, layout and channel count fixed at compile time (the row's passes
-// vectorise); OpenMP over (crop, row), and over frames x rows for a batch.
+// vectorise); parallel_for over (crop, row), and over frames x rows for a batch.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "cpu/emulate.h"
 #include "cpu/kernels_cpu.h"
+#include "cpu/parallel.h"
 
 namespace dh {
 
@@ -103,9 +104,9 @@ RowFn row_fn(const CropParams& p) {
 
 void crop_cpu(const CropParams& p) {
   const RowFn fn = row_fn(p);
-  const int rows = p.batch * p.size;
-#pragma omp parallel for schedule(dynamic, 8)
-  for (int r = 0; r < rows; ++r) fn(p, r % p.size, r / p.size);
+  parallel_for(p.batch * p.size, 8, [&](int b, int e) {
+    for (int r = b; r < e; ++r) fn(p, r % p.size, r / p.size);
+  });
 }
 
 void crop_batch_cpu(const CropParams* items, int count) {
@@ -116,12 +117,13 @@ void crop_batch_cpu(const CropParams* items, int count) {
     fns[i] = row_fn(items[i]);
   }
   const int rows = start[count];
-#pragma omp parallel for schedule(dynamic, 8)
-  for (int r = 0; r < rows; ++r) {
-    const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
-    const int k = r - start[i];
-    fns[i](items[i], k % items[i].size, k / items[i].size);
-  }
+  parallel_for(rows, 8, [&](int b, int e) {
+    for (int r = b; r < e; ++r) {
+      const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
+      const int k = r - start[i];
+      fns[i](items[i], k % items[i].size, k / items[i].size);
+    }
+  });
 }
 
 void crop_emulated(const CropParams& p) {

@@ -1,8 +1,8 @@
-// Host launchers of the composite, crop and color kernels: OpenMP loops over rows calling the
+// Host launchers of the composite, crop and color kernels: parallel_for loops over rows calling the
 // same per-pixel functions the Thread bodies call (with compile-time specialisations), and an
 // emulated CUDA launch of each body (csrc/cpu/emulate.h) that tests compare bit for bit against
-// the OpenMP path. The *_batch_* launchers run `count` independent calls (a batch of frames):
-// the OpenMP ones share the rows of all frames among the threads, the emulated ones make the
+// the threaded path. The *_batch_* launchers run `count` independent calls (a batch of frames):
+// the threaded ones share the rows of all frames among the threads, the emulated ones make the
 // ParamTable launches the CUDA batch launchers make.
 #pragma once
 

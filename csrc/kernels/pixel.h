@@ -20,19 +20,19 @@ DH_HD float half_to_float(uint16_t h) {
 }
 
 // float -> IEEE 754 binary16 bits, round to nearest even (values here are finite, |v| < 65504).
+// The three cases (overflow, subnormal, normal) are computed alike and selected, without
+// branches, so loops that convert vectorise.
 DH_HD uint16_t float_to_half(float f) {
   uint32_t x;
   memcpy(&x, &f, 4);
   const uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t ax = x & 0x7fffffffu;
-  if (ax >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
-  if (ax < 0x38800000u) {  // subnormal half: scale into integer mantissa, round to even
-    const float af = fabsf(f) * 16777216.f;  // 2^24
-    const float r = rintf(af);
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(r));
-  }
+  const uint32_t ax = x & 0x7fffffffu;
+  // subnormal half: scale into the integer mantissa and round to even
+  const uint32_t sub = static_cast<uint32_t>(rintf(fabsf(f) * 16777216.f));  // 2^24
   const uint32_t rounded = ax + 0x0fffu + ((ax >> 13) & 1u);
-  return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
+  const uint32_t normal = (rounded - 0x38000000u) >> 13;
+  const uint32_t bits = ax >= 0x477ff000u ? 0x7c00u : (ax < 0x38800000u ? sub : normal);
+  return static_cast<uint16_t>(sign | bits);
 }
 
 // Element of a crop image as a 0..255 float: uint8 as is, float32/float16 in 0..1 scaled.
