@@ -173,9 +173,9 @@ def crop(frame: Any, affines: np.ndarray, size: int, *, out: str = "u8", layout:
     if not on_device(frame=frame, mask=mask):
         return _native().crop(frame, a, *args, mask)
     gpu = Launch("cuda_crop", stream)
-    result, out_arg = gpu.output(_crop_shape(a.shape[0] if a.ndim else 1, int(size), out, layout),
+    result, out_arg = gpu.output(_crop_shape(a.shape[0] if a.ndim == 3 else 1, int(size), out, layout),
                                  _OUT_DTYPES[out])
-    gpu(gpu.arg(frame, "frame"), gpu.table(a, "affines"), args[0], out_arg, *args[1:], gpu.arg(mask, "mask"))
+    gpu(gpu.arg(frame, "frame"), a, args[0], out_arg, *args[1:], gpu.arg(mask, "mask"))
     return result
 
 
@@ -301,7 +301,7 @@ def crop_batch(frames: Any, affines: Any, size: int, *, out: str = "u8", layout:
     f_args = gpu.items(frames, "frames")
     a = _batch_affines(affines, len(f_args), np.float32)
     result, out_arg = gpu.output(_crop_shape(len(f_args), int(size), out, layout), _OUT_DTYPES[out])
-    gpu(f_args, gpu.table(a, "affines"), args[0], out_arg, *args[1:], gpu.arg(mask, "mask"))
+    gpu(f_args, a, args[0], out_arg, *args[1:], gpu.arg(mask, "mask"))
     return result
 
 

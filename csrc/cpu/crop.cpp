@@ -1,6 +1,6 @@
 // CPU launchers of the fused crop pre-processor (csrc/kernels/crop.h): one output row at a
 // time with the output type, layout and channel count fixed at compile time (the row's passes
-// vectorise); parallel_for over (crop, row), and over frames x rows for a batch.
+// vectorise); parallel_for over the rows of all crops of a call.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -24,15 +24,14 @@ inline float frame_byte(const uint8_t* frame, int o, int last_word) {
 
 constexpr int kChunk = 256;
 
-// Output row y of crop b, in passes the compiler vectorises: every pixel's taps (byte offsets
+// Output row y of the crop, in passes the compiler vectorises: every pixel's taps (byte offsets
 // into the frame), then per channel its four taps gathered and blended (bilerp, as bilinear()
 // does), the border, the normalisation and the store: the operations of crop_pixel_t.
 template <int OutType, int Nchw, int Channels>
-void crop_row(const CropParams& p, int y, int b) {
+void crop_row(const CropParams& p, int y) {
   alignas(64) int o00[kChunk], o01[kChunk], o10[kChunk], o11[kChunk];
   alignas(64) float fx[kChunk], fy[kChunk], keep[kChunk], zero[kChunk];
-  const float* m = p.affines + 6 * b;
-  const Affine a{m[0], m[1], m[2], m[3], m[4], m[5]};
+  const Affine a = p.affine;
   const int W = p.width, H = p.height, S = p.size;
   const int last_word = H * W * Channels - 4;
   const bool replicate = p.border == kBorderReplicate;
@@ -68,7 +67,7 @@ void crop_row(const CropParams& p, int y, int b) {
                                      frame_byte(p.frame, o10[i] + c, last_word), frame_byte(p.frame, o11[i] + c, last_word),
                                      fx[i], fy[i]);
         const float v = keep[i] > 0.f ? sampled : border;
-        const long long idx = Nchw ? (b * 3 + c) * plane + pix + i : (b * plane + pix + i) * 3 + c;
+        const long long idx = Nchw ? c * plane + pix + i : (pix + i) * 3 + c;
         if (OutType == kU8) {
           static_cast<uint8_t*>(p.out)[idx] = zero[i] > 0.f ? 0 : saturate_u8(v);
         } else {
@@ -81,12 +80,12 @@ void crop_row(const CropParams& p, int y, int b) {
   }
 }
 
-// Row y of crop b pixel by pixel (frames under 4 bytes, which a word cannot be read from).
-void crop_row_scalar(const CropParams& p, int y, int b) {
-  for (int x = 0; x < p.size; ++x) crop_pixel(p, x, y, b);
+// Row y pixel by pixel (frames under 4 bytes, which a word cannot be read from).
+void crop_row_scalar(const CropParams& p, int y) {
+  for (int x = 0; x < p.size; ++x) crop_pixel(p, x, y);
 }
 
-using RowFn = void (*)(const CropParams&, int, int);
+using RowFn = void (*)(const CropParams&, int);
 
 template <int OutType, int Nchw>
 RowFn row_fn_c(int channels) {
@@ -102,32 +101,20 @@ RowFn row_fn(const CropParams& p) {
 
 }  // namespace
 
-void crop_cpu(const CropParams& p) {
-  const RowFn fn = row_fn(p);
-  parallel_for(p.batch * p.size, 8, [&](int b, int e) {
-    for (int r = b; r < e; ++r) fn(p, r % p.size, r / p.size);
-  });
-}
-
 void crop_batch_cpu(const CropParams* items, int count) {
   std::vector<int> start(count + 1, 0);
   std::vector<RowFn> fns(count);
   for (int i = 0; i < count; ++i) {
-    start[i + 1] = start[i] + items[i].batch * items[i].size;
+    start[i + 1] = start[i] + items[i].size;
     fns[i] = row_fn(items[i]);
   }
   const int rows = start[count];
   parallel_for(rows, 8, [&](int b, int e) {
     for (int r = b; r < e; ++r) {
       const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
-      const int k = r - start[i];
-      fns[i](items[i], k % items[i].size, k / items[i].size);
+      fns[i](items[i], r - start[i]);
     }
   });
-}
-
-void crop_emulated(const CropParams& p) {
-  emulate_launch<CropParams, crop_body>(crop_grid(p), kBlock2d, p);
 }
 
 void crop_batch_emulated(const CropParams* items, int count) {

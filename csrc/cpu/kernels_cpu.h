@@ -16,9 +16,7 @@ void composite_cpu(const CompositeParams& p);
 void composite_emulated(const CompositeParams& p);
 void composite_batch_cpu(const CompositeParams* items, int count);
 void composite_batch_emulated(const CompositeParams* items, int count);
-void crop_cpu(const CropParams& p);
-void crop_emulated(const CropParams& p);
-void crop_batch_cpu(const CropParams* items, int count);  // table items: batch == 1
+void crop_batch_cpu(const CropParams* items, int count);  // every crop: one item
 void crop_batch_emulated(const CropParams* items, int count);
 void color_cpu(const ColorParams& p);
 void color_emulated(const ColorParams& p);

@@ -9,7 +9,7 @@ void color_cuda(const ColorParams& p, void* stream) {
 }
 
 void color_batch_cuda(const ColorParams* items, int count, void* stream) {
-  launch_table<ColorParams, color_body>(items, count, color_grid, static_cast<cudaStream_t>(stream), "color batch launch");
+  launch_table<ColorParams, color_body>(items, count, color_grid, static_cast<cudaStream_t>(stream), "color kernel launch");
 }
 
 }  // namespace dh

@@ -10,7 +10,7 @@ void composite_cuda(const CompositeParams& p, void* stream) {
 }
 
 void composite_batch_cuda(const CompositeParams* items, int count, void* stream) {
-  launch_table<CompositeParams, composite_body>(items, count, composite_grid, static_cast<cudaStream_t>(stream), "composite batch launch");
+  launch_table<CompositeParams, composite_body>(items, count, composite_grid, static_cast<cudaStream_t>(stream), "composite kernel launch");
 }
 
 }  // namespace dh

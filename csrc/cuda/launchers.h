@@ -16,8 +16,7 @@ namespace dh {
 
 void composite_cuda(const CompositeParams& p, void* stream);
 void composite_batch_cuda(const CompositeParams* items, int count, void* stream);
-void crop_cuda(const CropParams& p, void* stream);
-void crop_batch_cuda(const CropParams* items, int count, void* stream);  // items: batch == 1
+void crop_batch_cuda(const CropParams* items, int count, void* stream);  // every crop: one item
 void color_cuda(const ColorParams& p, void* stream);
 void color_batch_cuda(const ColorParams* items, int count, void* stream);
 

@@ -161,8 +161,8 @@ class FakeLaunchers:
     def cuda_crop(self, frame, affines, size, out, out_type, nchw, mean, std, border, value, mask, stream):
         self._real_checks("cuda_crop", frame, affines, size, out, out_type, nchw, mean, std, border, value, mask,
                           stream)
-        host(out)[...] = _C.emulated.crop(host(frame), host(affines), size, out_type, nchw, mean, std, border,
-                                          value, host(mask))
+        host(out)[...] = _C.emulated.crop(host(frame), affines, size, out_type, nchw, mean, std, border, value,
+                                          host(mask))
 
     def cuda_rgb_to_yuv(self, frame, out, nv12, bgr, standard, stream):
         self._real_checks("cuda_rgb_to_yuv", frame, out, nv12, bgr, standard, stream)
@@ -176,8 +176,8 @@ class FakeLaunchers:
     def cuda_crop_batch(self, frames, affines, size, out, out_type, nchw, mean, std, border, value, mask, stream):
         self._real_checks("cuda_crop_batch", frames, affines, size, out, out_type, nchw, mean, std, border, value,
                           mask, stream)
-        host(out)[...] = _C.emulated.crop_batch([host(f) for f in frames], host(affines), size, out_type, nchw,
-                                                mean, std, border, value, host(mask))
+        host(out)[...] = _C.emulated.crop_batch([host(f) for f in frames], affines, size, out_type, nchw, mean,
+                                                std, border, value, host(mask))
 
     def cuda_rgb_to_yuv_batch(self, frames, outs, nv12, bgr, standard, stream):
         self._real_checks("cuda_rgb_to_yuv_batch", frames, outs, nv12, bgr, standard, stream)

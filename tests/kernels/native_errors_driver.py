@@ -92,7 +92,7 @@ CASES = {
     ],
     "crop_batch": [
         ("affines", lambda m: m.crop_batch([U8, U8], np.zeros((3, 2, 3), np.float32), 4), "ValueError",
-         r"affines must be \(N, 2, 3\) = \(2, 2, 3\) float32 crop -> frame, got shape \(3, 2, 3\)$"),
+         r"affines must be \(N, 2, 3\) float32 crop -> frame, one per frame, got shape \(3, 2, 3\)$"),
         ("not a list", lambda m: m.crop_batch(U8, np.zeros((1, 2, 3), np.float32), 4), "ValueError",
          r"frames must be a list of per-frame arrays, got numpy.ndarray$"),
     ],
@@ -132,14 +132,14 @@ CASES = {
          "ValueError", r"frames\[0\] must be H x W x 3 or H x W x 4, got shape \(6, 8, 5\)$"),
     ],
     "cuda_crop": [
-        ("out", lambda m: m.cuda_crop(dev(U8.shape), dev((1, 2, 3), np.float32), 4, dev((1, 4, 4, 3)), 1, True,
+        ("out", lambda m: m.cuda_crop(dev(U8.shape), np.zeros((1, 2, 3), np.float32), 4, dev((1, 4, 4, 3)), 1, True,
                                       (0, 0, 0), (1, 1, 1), 0, 0.0, None, 0), "ValueError",
          r"out must be \(1, 3, 4, 4\) float32, got \(1, 4, 4, 3\) uint8$"),
     ],
     "cuda_crop_batch": [
-        ("affines", lambda m: m.cuda_crop_batch([dev(U8.shape)], dev((2, 2, 3), np.float32), 4, dev((1, 4, 4, 3)),
-                                                0, True, (0, 0, 0), (1, 1, 1), 0, 0.0, None, 0), "ValueError",
-         r"affines must be \(N, 2, 3\) = \(1, 2, 3\) float32 crop -> frame, got shape \(2, 2, 3\)$"),
+        ("affines", lambda m: m.cuda_crop_batch([dev(U8.shape)], np.zeros((2, 2, 3), np.float32), 4,
+                                                dev((1, 4, 4, 3)), 0, True, (0, 0, 0), (1, 1, 1), 0, 0.0, None, 0),
+         "ValueError", r"affines must be \(N, 2, 3\) float32 crop -> frame, one per frame, got shape \(2, 2, 3\)$"),
     ],
     "cuda_rgb_to_yuv": [
         ("null", lambda m: m.cuda_rgb_to_yuv(dev(U8.shape, ptr=0), dev((9, 8)), False, False, 601, 0), "ValueError",

@@ -74,8 +74,9 @@ def test_cuda_frames_equal_cpu_frames(avatar, gpu):
     downloads = [e for e in cp.log if e[0] == "download"]
     assert downloads == [("download", own, False)] * 4       # one async copy per frame, on the stream
     assert set(ext.streams) == {own}                          # every launch on the path's stream
-    # host -> device per frame: only the crop's (1, 2, 3) affine table; the teeth bank once
-    assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)] * 5
+    # host -> device per frame: nothing (the crop's affine travels in the kernel's parameters);
+    # the teeth bank once
+    assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)]
     assert all(len(dev.stage_ms[s]) == 4 and dev.stage_ms[s][-1] == 0.25 for s in ("crop", "mouth", "composite"))
 
 
