@@ -33,7 +33,9 @@ ShapeMask parse_shape(int shape, const py::tuple& ellipse, const std::optional<A
     m.cy = ellipse[1].cast<float>();
     m.rx = ellipse[2].cast<float>();
     m.ry = ellipse[3].cast<float>();
-    m.angle = ellipse[4].cast<float>();
+    const float angle = ellipse[4].cast<float>();
+    m.cos_a = std::cos(angle);
+    m.sin_a = std::sin(angle);
     DH_CHECK(m.rx > 0 && m.ry > 0, "ellipse radii must be > 0, got %g, %g", m.rx, m.ry);
   } else if (shape == kMaskPolygon) {
     DH_CHECK(polygon && polygon->is_f32() && polygon->ndim() == 2 && polygon->shape[1] == 2 &&

@@ -64,7 +64,8 @@ enum MaskShape : int { kMaskNone = 0, kMaskArray = 1, kMaskEllipse = 2, kMaskPol
 
 struct ShapeMask {
   int shape;
-  float cx, cy, rx, ry, angle;  // ellipse: centre, radii, rotation (radians), crop pixels
+  float cx, cy, rx, ry;         // ellipse: centre and radii, crop pixels
+  float cos_a, sin_a;           // ellipse: cosine and sine of its rotation (set once on the host)
   const float* poly;            // polygon: n (x, y) vertices, crop pixels
   int n;
   float feather;                // px
@@ -72,7 +73,7 @@ struct ShapeMask {
 
 // Ellipse: first-order signed distance (r - 1) / |grad r|, exact on circles.
 DH_HD float ellipse_distance(const ShapeMask& m, float x, float y) {
-  const float c = cosf(m.angle), s = sinf(m.angle);
+  const float c = m.cos_a, s = m.sin_a;
   const float dx = x - m.cx, dy = y - m.cy;
   const float u = c * dx + s * dy, v = -s * dx + c * dy;
   const float qu = u / m.rx, qv = v / m.ry;
