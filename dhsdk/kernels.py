@@ -1,11 +1,11 @@
 """Python facade over the native image kernels (``dhsdk._C``): composite, crop, YUV conversion,
-each for one frame and as a batch of N frames in one call (``*_batch``: one OpenMP pass over
+each for one frame and as a batch of N frames in one call (``*_batch``: one threaded pass over
 all frames' rows on the host, one launch per parameter table on a GPU; Python cost per call,
 not per frame).
 
-numpy arrays run on the CPU path (OpenMP). CUDA arrays (CuPy, torch, Numba, PyCUDA: anything
-with ``__cuda_array_interface__`` or DLPack) run the same kernel bodies through the CUDA
-launchers, read in place and queued on ``stream`` (CuPy's current stream when None); device
+numpy arrays run on the CPU path (the kernels' own threads). CUDA arrays (CuPy, torch, Numba,
+PyCUDA: anything with ``__cuda_array_interface__`` or DLPack) run the same kernel bodies through
+the CUDA launchers, read in place and queued on ``stream`` (CuPy's current stream when None); device
 outputs are CuPy arrays. A call's image arrays must all be on one side; affines, polygons and
 ellipses are host values. Where the GPU path cannot run, a :class:`dhsdk.errors.DeviceError`
 names what is missing and how to install it. Images are HWC, C-contiguous, ``uint8``; affines
@@ -221,7 +221,7 @@ def _batch_affines(affines: Any, n: int, dtype: Any) -> np.ndarray:
 def composite_batch(frames: Any, crops: Any, affines: Any, masks: Any = None, *, stream: Any = None) -> np.ndarray:
     """:func:`composite` of N frames in one call: crop i is blended into frame i, in place.
 
-    All rows of all N ROIs are shared out among the CPU threads (OpenMP) or covered by one CUDA
+    All rows of all N ROIs are shared out among the CPU threads or covered by one CUDA
     launch per table of up to ~28 items (the table travels in the kernel's parameters: nothing
     is uploaded, and the launch can be captured in a CUDA graph). Equal, bit for bit, to N
     :func:`composite` calls on the host; on the GPU within one level of them (FMA contraction).
