@@ -13,8 +13,8 @@ _HINTS: dict[str, tuple[str, str]] = {
     "torch": ("pip install torch==2.13.0 && pip install 'dhsdk[train]'", "training and export"),
     "onnx": ("pip install 'dhsdk[train]'", "ONNX export"),
     "onnxruntime": ("pip install onnxruntime", "the CPU runtime"),
-    "tensorrt": ("pip install 'dhsdk[trt]' (TensorRT 10 wheels come from NVIDIA's package index: "
-                 "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10,<11')", "TensorRT engines"),
+    "tensorrt": ("pip install 'dhsdk[trt]' (TensorRT 10 or 11 wheels, also from NVIDIA's package index: "
+                 "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10')", "TensorRT engines"),
     "polygraphy": ("pip install polygraphy", "engine checks against ONNX Runtime"),
     "cupy": ("pip install 'dhsdk[gpu]'", "device arrays on the GPU"),
     "nvidia.dali": ("pip install 'dhsdk[gpu]'", "DALI decoding"),

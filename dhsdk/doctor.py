@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import platform
+import struct
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -21,6 +23,43 @@ class Check:
     detail: str
     fix: str = ""
     required: bool = True
+
+
+_SHT_DYNAMIC, _DT_NEEDED = 6, 1
+
+
+def needed_libraries(path: str | Path) -> list[str]:
+    """The shared libraries an ELF file asks the loader for (its ``DT_NEEDED`` entries), read
+    from the file's dynamic section (64-bit little-endian ELF: Linux on x86-64 and arm64).
+
+    Raises:
+        ValueError: not a 64-bit little-endian ELF file, or one without a dynamic section.
+    """
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError(f"{path} is not an ELF file of 64-bit little-endian code")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    for _, kind, _, _, offset, size, link, _, _, _ in sections:
+        if kind != _SHT_DYNAMIC:
+            continue
+        strtab = sections[link][4]
+        names = []
+        for pos in range(offset, offset + size, 16):
+            tag, value = struct.unpack_from("<qQ", data, pos)
+            if tag == _DT_NEEDED:
+                names.append(data[strtab + value:data.index(b"\0", strtab + value)].decode())
+        return names
+    raise ValueError(f"{path} has no dynamic section (a static executable?)")
+
+
+def libstdcxx_linkage(path: str | Path) -> str:
+    """How an extension links the C++ runtime: ``"shared (libstdc++.so.6)"`` or ``"static (linked
+    into _C.so)"`` (the toolchain put libstdc++ inside it; dhsdk's error paths format without
+    iostreams and keep its symbols local, so both work)."""
+    shared = [lib for lib in needed_libraries(path) if lib.startswith(("libstdc++", "libc++"))]
+    return f"shared ({', '.join(shared)})" if shared else "static (linked into _C.so)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,9 +83,13 @@ def collect() -> list[Check]:
         from dhsdk import _C
 
         info = dict(_C.build_info())
+        try:
+            linkage = f", libstdc++ {libstdcxx_linkage(_C.__file__)}"
+        except (OSError, ValueError) as e:
+            linkage = f", libstdc++ linkage unknown ({e})"
         checks.append(Check("native extension", True,
-                            f"{info['compiler']}, SIMD {info['simd']}, OpenMP "
-                            f"{'on, ' + str(info['openmp_max_threads']) + ' threads' if info['openmp'] else 'off'}"))
+                            f"{info['compiler']}, SIMD {info['simd']}, {info.get('threads', 1)} threads"
+                            f"{linkage}"))
         checks.append(Check("CUDA launchers", bool(info["cuda"]),
                             f"compiled for sm_{info['cuda_archs']} (nvcc {info['cuda_compiler_version']})"
                             if info["cuda"] else "not compiled",

@@ -116,6 +116,41 @@ def _check_yuv(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
     return out
 
 
+def _batch_inputs(n: int = 5) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """n frames of two sizes, n crops, n crop -> frame affines (the last partly off the frame)."""
+    rng = np.random.default_rng(5)
+    frames = [_frame(rng, 270 - 30 * (i % 2), 480) for i in range(n)]
+    crops = np.stack([_frame(rng, 64, 64) for _ in range(n)])
+    affines = np.stack([_affine(1.2 + 0.1 * i, 0.2 * i - 0.4, 120.0 + 40 * i, 50.0) for i in range(n)])
+    affines[-1, 0, 2] = 440.0
+    return frames, crops, affines
+
+
+def _check_composite_batch(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
+    frames, crops, affines = _batch_inputs()
+    masks = np.random.default_rng(6).random((len(frames), 64, 64)).astype(np.float32)
+    cpu = [f.copy() for f in frames]
+    k.composite_batch(cpu, crops, affines, list(masks))
+    gpu = [cp.asarray(f) for f in frames]
+    k.composite_batch(gpu, [cp.asarray(c) for c in crops], affines, [cp.asarray(m) for m in masks])
+    return {f"mask/u8/{i}": (c, cp.asnumpy(g), 1.0) for i, (c, g) in enumerate(zip(cpu, gpu))}
+
+
+def _check_crop_batch(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
+    frames, _, affines = _batch_inputs()
+    affines = affines.astype(np.float32)
+    cpu = np.asarray(k.crop_batch(frames, affines, 64, out="f16", norm="pm1"))
+    gpu = k.crop_batch([cp.asarray(f) for f in frames], affines, 64, out="f16", norm="pm1")
+    return {"f16/nchw/pm1": (cpu, cp.asnumpy(gpu), 1e-3)}
+
+
+def _check_yuv_batch(cp: ModuleType, k: ModuleType) -> dict[str, Case]:
+    frames, _, _ = _batch_inputs()
+    cpu = k.rgb_to_nv12_batch(frames)
+    gpu = k.rgb_to_nv12_batch([cp.asarray(f) for f in frames])
+    return {f"nv12/{i}": (np.asarray(c), cp.asnumpy(g), 1.0) for i, (c, g) in enumerate(zip(cpu, gpu))}
+
+
 def _check_warp(cp: ModuleType, _kernels: ModuleType) -> dict[str, Case]:
     """The warp renderer on a synthetic face at S = 96: the jaw opened (mouth synthesis: teeth
     bank, cavity) and a pure lip warp; one renderer per side, so both see the same smoothing."""
@@ -137,8 +172,11 @@ def _check_warp(cp: ModuleType, _kernels: ModuleType) -> dict[str, Case]:
 # binding name without "cuda_" -> check
 KERNEL_CHECKS: dict[str, Check] = {
     "composite": _check_composite,
+    "composite_batch": _check_composite_batch,
     "crop": _check_crop,
+    "crop_batch": _check_crop_batch,
     "rgb_to_yuv": _check_yuv,
+    "rgb_to_yuv_batch": _check_yuv_batch,
     "warp": _check_warp,
 }
 
@@ -203,6 +241,30 @@ def check_engines(cp: ModuleType, log: Print) -> list[Outcome]:
     return out
 
 
+def nvenc_session_problem() -> str | None:
+    """Why this machine cannot open an NVENC session, None when it can: the packages and driver
+    (:func:`dhsdk.sinks.nvenc.nvenc_problem`), then a real 64 x 64 H.264 session opened and
+    closed, which is what tells a GPU without an encoder (H100, H200, A100: no NVENC;
+    ``nvEncOpenEncodeSessionEx`` answers 2, no encode device) from one whose encoder works."""
+    from dhsdk.sinks.encoder import FILE
+    from dhsdk.sinks.nvenc import nvenc_options, nvenc_problem
+
+    problem = nvenc_problem()
+    if problem:
+        return problem
+    import PyNvVideoCodec as nvc
+
+    from dhsdk.cuda.streams import cupy_for
+
+    context, opts = cupy_for("NVENC encoding").cuda.driver.ctxGetCurrent(), nvenc_options(FILE, 64, 64, 25.0)
+    try:
+        nvc.CreateEncoder(64, 64, "NV12", False, cudacontext=context, cudastream=0, **opts).EndEncode()
+    except Exception as e:  # noqa: BLE001 - any refusal means no usable encoder here
+        return (f"this GPU cannot open an NVENC session ({type(e).__name__}: {e}); data-centre GPUs such as "
+                f"the H100/H200/A100 have no NVENC: frames are encoded with libx264")
+    return None
+
+
 NVENC_TOLERANCE = 4.0  # mean |error| in grey levels: QP 18 and 4:2:0 chroma on a smooth moving gradient
 
 
@@ -214,9 +276,9 @@ def check_nvenc(frames: int = 25) -> list[Outcome]:
 
     from dhsdk.frames import VideoFrame
     from dhsdk.sinks.encoder import FILE
-    from dhsdk.sinks.nvenc import NvencEncoder, nvenc_problem
+    from dhsdk.sinks.nvenc import NvencEncoder
 
-    problem = nvenc_problem()
+    problem = nvenc_session_problem()
     if problem:
         return [Outcome("nvenc", None, detail=problem)]
     ys, xs = np.mgrid[0:270, 0:480]

@@ -1,11 +1,8 @@
 // dhsdk._C.build_info(): how this extension was compiled.
 #include <pybind11/pybind11.h>
 
-#ifdef DH_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 #include "bindings/registry.h"
+#include "cpu/parallel.h"
 
 namespace py = pybind11;
 
@@ -41,12 +38,12 @@ py::dict build_info() {
       false;
 #endif
 #ifdef DH_HAVE_OPENMP
-  d["openmp"] = true;
-  d["openmp_max_threads"] = omp_get_max_threads();
+  d["openmp"] = true;  // omp simd loop pragmas honoured
 #else
   d["openmp"] = false;
-  d["openmp_max_threads"] = 1;
 #endif
+  d["threads"] = parallel_threads();
+  d["openmp_max_threads"] = parallel_threads();  // the same number, for readers of older builds
 #ifdef DH_WITH_CUDA
   d["cuda"] = true;
   d["cuda_archs"] = DH_CUDA_ARCHS;
@@ -63,8 +60,9 @@ py::dict build_info() {
 
 void register_build_info(py::module_& m) {
   m.def("build_info", &build_info,
-        "build_info() -> dict: compiler, simd, fma, openmp, openmp_max_threads, cuda (bool: "
-        "launchers compiled in), cuda_archs ('89,90'), cuda_compiler_version.");
+        "build_info() -> dict: compiler, simd, fma, openmp (omp simd pragmas honoured), threads (CPU "
+        "kernels' pool: DHSDK_NUM_THREADS, else OMP_NUM_THREADS, else all cores; openmp_max_threads: the "
+        "same), cuda (bool: launchers compiled in), cuda_archs ('89,90'), cuda_compiler_version.");
 }
 
 }  // namespace dh

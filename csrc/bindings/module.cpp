@@ -2,7 +2,7 @@
 #include "bindings/registry.h"
 
 PYBIND11_MODULE(_C, m) {
-  m.doc() = "dhsdk native kernels (CPU with OpenMP; CUDA launchers when compiled in)";
+  m.doc() = "dhsdk native kernels (CPU, threaded; CUDA launchers when compiled in)";
   dh::register_build_info(m);
   dh::register_cuda(m);
   dh::register_composite(m);

@@ -21,21 +21,20 @@ using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
 using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 
 void check_crop(const py::array& a, const char* name, int size) {
-  DH_CHECK(a.dtype().is(py::dtype::of<uint8_t>()),
-           name << " must be uint8, got dtype " << std::string(py::str(a.dtype())));
+  DH_CHECK(a.dtype().is(py::dtype::of<uint8_t>()), "%s must be uint8, got dtype %s", name, dtype_str(a.dtype()).c);
   DH_CHECK(a.ndim() == 3 && a.shape(2) == 3 && a.shape(0) == size && a.shape(1) == size,
-           name << " must be S x S x 3 = (" << size << ", " << size << ", 3), got shape " << shape_str(a));
-  DH_CHECK(is_c_contiguous(a), name << " must be C-contiguous (np.ascontiguousarray), shape " << shape_str(a));
+           "%s must be S x S x 3 = (%d, %d, 3), got shape %s", name, size, size, shape_str(a).c);
+  DH_CHECK(is_c_contiguous(a), "%s must be C-contiguous (np.ascontiguousarray), shape %s", name, shape_str(a).c);
 }
 
 void check_finite(const F32& a, const char* name) {
   const float* d = a.data();
   for (py::ssize_t i = 0; i < a.size(); ++i)
-    DH_CHECK(std::isfinite(d[i]), name << " contains NaN or inf (element " << i << ")");
+    DH_CHECK(std::isfinite(d[i]), "%s contains NaN or inf (element %lld)", name, static_cast<long long>(i));
 }
 
 void set3(float* dst, const py::tuple& v, const char* name) {
-  DH_CHECK(v.size() == 3, name << " must have 3 values, got " << v.size());
+  DH_CHECK(v.size() == 3, "%s must have 3 values, got %zu", name, v.size());
   for (int c = 0; c < 3; ++c) dst[c] = v[c].cast<float>();
 }
 
@@ -52,37 +51,37 @@ void prepare(WarpCall& w, int size, py::object src_pts, py::object dst_pts, py::
              py::object lut, py::object src_lut, py::object ref_lut, float dx_src, float dx_ref, float cx,
              float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, float teeth_h,
              float soft) {
-  DH_CHECK(size >= 2, "crop size must be >= 2, got " << size);
+  DH_CHECK(size >= 2, "crop size must be >= 2, got %d", size);
   w.src_pts = F32::ensure(src_pts);
   w.dst_pts = F32::ensure(dst_pts);
   DH_CHECK(w.src_pts && w.src_pts.ndim() == 2 && w.src_pts.shape(1) == 2 && w.src_pts.shape(0) >= 3,
-           "src_pts must be (V, 2) float32 with V >= 3, got shape " << (w.src_pts ? shape_str(w.src_pts) : "?"));
+           "src_pts must be (V, 2) float32 with V >= 3, got shape %s", w.src_pts ? shape_str(w.src_pts).c : "?");
   DH_CHECK(w.dst_pts && w.dst_pts.ndim() == 2 && w.dst_pts.shape(0) == w.src_pts.shape(0) && w.dst_pts.shape(1) == 2,
-           "dst_pts must have the shape of src_pts " << shape_str(w.src_pts) << ", got "
-                                                     << (w.dst_pts ? shape_str(w.dst_pts) : "?"));
+           "dst_pts must have the shape of src_pts %s, got %s", shape_str(w.src_pts).c,
+           w.dst_pts ? shape_str(w.dst_pts).c : "?");
   check_finite(w.src_pts, "src_pts");
   check_finite(w.dst_pts, "dst_pts");
   w.tris = I32::ensure(tris);
   DH_CHECK(w.tris && w.tris.ndim() == 2 && w.tris.shape(1) == 3,
-           "tris must be (T, 3) vertex ids, got shape " << (w.tris ? shape_str(w.tris) : "?"));
+           "tris must be (T, 3) vertex ids, got shape %s", w.tris ? shape_str(w.tris).c : "?");
   const int n_tris = static_cast<int>(w.tris.shape(0));
   const int n_vert = static_cast<int>(w.src_pts.shape(0));
   const int32_t* t = w.tris.data();
   for (int i = 0; i < 3 * n_tris; ++i)
-    DH_CHECK(t[i] >= 0 && t[i] < n_vert, "tris: vertex id " << t[i] << " outside [0, " << n_vert << ")");
-  DH_CHECK(n_mouth >= 0 && n_mouth <= n_tris, "n_mouth must be in [0, " << n_tris << "], got " << n_mouth);
+    DH_CHECK(t[i] >= 0 && t[i] < n_vert, "tris: vertex id %d outside [0, %d)", t[i], n_vert);
+  DH_CHECK(n_mouth >= 0 && n_mouth <= n_tris, "n_mouth must be in [0, %d], got %d", n_tris, n_mouth);
   F32* luts[3] = {&w.lut, &w.src_lut, &w.ref_lut};
   const py::object objs[3] = {lut, src_lut, ref_lut};
   const char* names[3] = {"lut", "src_lut", "ref_lut"};
   for (int k = 0; k < 3; ++k) {
     *luts[k] = F32::ensure(objs[k]);
     DH_CHECK(*luts[k] && luts[k]->ndim() == 2 && luts[k]->shape(0) == size && luts[k]->shape(1) == kWarpLutFloats,
-             names[k] << " must be (S, 2) = (" << size << ", 2) float32, got shape "
-                      << (*luts[k] ? shape_str(*luts[k]) : "?"));
+             "%s must be (S, 2) = (%d, 2) float32, got shape %s", names[k], size,
+             *luts[k] ? shape_str(*luts[k]).c : "?");
     check_finite(*luts[k], names[k]);
   }
   DH_CHECK(half_w > 0.f && soft > 0.f && teeth_h >= 0.f,
-           "half_w and soft must be > 0 and teeth_h >= 0, got " << half_w << ", " << soft << ", " << teeth_h);
+           "half_w and soft must be > 0 and teeth_h >= 0, got %g, %g, %g", half_w, soft, teeth_h);
   WarpParams& p = w.p;
   p.size = size;
   p.lut = w.lut.data();
@@ -106,7 +105,7 @@ py::array warp(py::array src, py::array ref, py::object src_pts, py::object dst_
                py::object lut, py::object src_lut, py::object ref_lut, float dx_src, float dx_ref, float cx,
                float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, float teeth_h,
                float soft, bool emulated) {
-  DH_CHECK(src.ndim() == 3, "src must be S x S x 3, got shape " << shape_str(src));
+  DH_CHECK(src.ndim() == 3, "src must be S x S x 3, got shape %s", shape_str(src).c);
   const int size = static_cast<int>(src.shape(0));
   check_crop(src, "src", size);
   check_crop(ref, "ref", size);
@@ -172,8 +171,8 @@ void register_warp(py::module_& m) {
         prepare(w, size, src_pts, dst_pts, tris, n_mouth, lut, src_lut, ref_lut, dx_src, dx_ref, cx, half_w, gain,
                 offset, cavity, teeth, teeth_h, soft);
         const std::size_t need = warp_device_bytes(w.mesh, size);
-        DH_CHECK(scratch_bytes >= need, "scratch must hold at least " << need << " bytes for this mesh, got "
-                                                                      << scratch_bytes);
+        DH_CHECK(scratch_bytes >= need, "scratch must hold at least %zu bytes for this mesh, got %zu", need,
+                 scratch_bytes);
         DH_CHECK(src && ref && out && scratch, "src, ref, out and scratch must be device pointers, got null");
         w.p.src = reinterpret_cast<const uint8_t*>(src);
         w.p.ref = reinterpret_cast<const uint8_t*>(ref);

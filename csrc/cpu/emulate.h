@@ -17,4 +17,13 @@ void emulate_launch(Dim grid, Dim block, const Params& p) {
             Body(Thread{Dim{bx, by, bz}, Dim{tx, ty, 0}, block}, p);
 }
 
+// The table launches of a batch (csrc/kernels/common.h ParamTable), as the CUDA launcher
+// makes them: one launch per table of up to kMax items, grid from table_grid.
+template <typename P, void (*Body)(const Thread&, const P&), typename GridFn>
+void emulate_table(const P* items, int count, GridFn grid, Dim block = kBlock2d) {
+  for_each_table(items, count, [&](const ParamTable<P>& t) {
+    emulate_launch<ParamTable<P>, table_body<P, Body>>(table_grid(t, grid), block, t);
+  });
+}
+
 }  // namespace dh

@@ -1,9 +1,10 @@
 // Host side of the warp renderer's kernel (csrc/kernels/warp.h): per-frame triangle setup and
-// tile binning (shared by every launcher), the OpenMP launcher and the emulated CUDA launch.
+// tile binning (shared by every launcher), the threaded launcher and the emulated CUDA launch.
 #include <algorithm>
 #include <cmath>
 
 #include "cpu/emulate.h"
+#include "cpu/parallel.h"
 #include "kernels/warp.h"
 
 namespace dh {
@@ -82,9 +83,10 @@ void warp_attach(WarpParams& p, const WarpMesh& mesh) {
 }
 
 void warp_cpu(const WarpParams& p) {
-#pragma omp parallel for schedule(static)
-  for (int y = p.y0; y <= p.y1; ++y)
-    for (int x = p.x0; x <= p.x1; ++x) warp_pixel(p, x, y);
+  parallel_for(p.y1 - p.y0 + 1, 8, [&](int b, int e) {
+    for (int y = p.y0 + b; y < p.y0 + e; ++y)
+      for (int x = p.x0; x <= p.x1; ++x) warp_pixel(p, x, y);
+  });
 }
 
 void warp_emulated(const WarpParams& p) {

@@ -9,4 +9,8 @@ void composite_cuda(const CompositeParams& p, void* stream) {
                                           "composite kernel launch");
 }
 
+void composite_batch_cuda(const CompositeParams* items, int count, void* stream) {
+  launch_table<CompositeParams, composite_body>(items, count, composite_grid, static_cast<cudaStream_t>(stream), "composite kernel launch");
+}
+
 }  // namespace dh

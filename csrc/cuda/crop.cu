@@ -4,8 +4,8 @@
 
 namespace dh {
 
-void crop_cuda(const CropParams& p, void* stream) {
-  launch<CropParams, crop_body>(crop_grid(p), kBlock2d, p, static_cast<cudaStream_t>(stream), "crop kernel launch");
+void crop_batch_cuda(const CropParams* items, int count, void* stream) {
+  launch_table<CropParams, crop_body>(items, count, crop_grid, static_cast<cudaStream_t>(stream), "crop kernel launch");
 }
 
 }  // namespace dh

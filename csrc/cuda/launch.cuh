@@ -32,4 +32,14 @@ void launch(Dim grid, Dim block, const Params& p, cudaStream_t stream, const cha
   cuda_check(cudaGetLastError(), what);
 }
 
+// A batch as table launches (csrc/kernels/common.h ParamTable): each table goes by value into
+// the kernel's parameter bank, so nothing is uploaded or freed and the launches can be captured
+// in a CUDA graph.
+template <typename P, void (*Body)(const Thread&, const P&), typename GridFn>
+void launch_table(const P* items, int count, GridFn grid, cudaStream_t stream, const char* what) {
+  for_each_table(items, count, [&](const ParamTable<P>& t) {
+    launch<ParamTable<P>, table_body<P, Body>>(table_grid(t, grid), kBlock2d, t, stream, what);
+  });
+}
+
 }  // namespace dh

@@ -34,7 +34,12 @@ DH_HD Point apply(const Affine& m, float x, float y) {
   return Point{m.a * x + m.b * y + m.c, m.d * x + m.e * y + m.f};
 }
 
-DH_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// v clamped to [lo, hi] (lo <= hi; NaN stays NaN). Two flat selects rather than nested ones
+// (or fminf/fmaxf, whose NaN rules x86 min/max do not follow): the form compilers vectorise.
+DH_HD float clampf(float v, float lo, float hi) {
+  const float a = v < lo ? lo : v;
+  return a > hi ? hi : a;
+}
 
 DH_HD int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
@@ -53,7 +58,8 @@ struct Taps {
 
 DH_HD Taps bilinear_taps(float sx, float sy, int w, int h) {
   Taps t;
-  t.inside = sx >= -0.5f && sy >= -0.5f && sx <= w - 0.5f && sy <= h - 0.5f;
+  // & rather than &&: no short-circuit branches in pixel loops (the value is the same).
+  t.inside = (sx >= -0.5f) & (sy >= -0.5f) & (sx <= w - 0.5f) & (sy <= h - 0.5f);
   const float cx = clampf(sx, 0.f, static_cast<float>(w - 1));
   const float cy = clampf(sy, 0.f, static_cast<float>(h - 1));
   const float flx = floorf(cx), fly = floorf(cy);
@@ -66,16 +72,21 @@ DH_HD Taps bilinear_taps(float sx, float sy, int w, int h) {
   return t;
 }
 
+// The bilinear blend of four taps (p00 p01 over p10 p11) at fractions fx, fy: every sampler's
+// last step, in this one order of operations.
+DH_HD float bilerp(float p00, float p01, float p10, float p11, float fx, float fy) {
+  const float top = p00 + (p01 - p00) * fx;
+  const float bot = p10 + (p11 - p10) * fx;
+  return top + (bot - top) * fy;
+}
+
 // Interpolate channel `ch` of a `channels`-channel HWC image of element type T at taps `t`.
 template <typename T>
 DH_HD float bilinear(const T* img, int w, int channels, const Taps& t, int ch) {
-  const float p00 = static_cast<float>(img[(t.y0 * w + t.x0) * channels + ch]);
-  const float p01 = static_cast<float>(img[(t.y0 * w + t.x1) * channels + ch]);
-  const float p10 = static_cast<float>(img[(t.y1 * w + t.x0) * channels + ch]);
-  const float p11 = static_cast<float>(img[(t.y1 * w + t.x1) * channels + ch]);
-  const float top = p00 + (p01 - p00) * t.fx;
-  const float bot = p10 + (p11 - p10) * t.fx;
-  return top + (bot - top) * t.fy;
+  return bilerp(static_cast<float>(img[(t.y0 * w + t.x0) * channels + ch]),
+                static_cast<float>(img[(t.y0 * w + t.x1) * channels + ch]),
+                static_cast<float>(img[(t.y1 * w + t.x0) * channels + ch]),
+                static_cast<float>(img[(t.y1 * w + t.x1) * channels + ch]), t.fx, t.fy);
 }
 
 // ---- launch geometry shared by the CUDA launchers and the CPU launch emulator ---------
@@ -104,5 +115,52 @@ inline Dim grid_for(int w, int h, int depth, Dim block) {
 // per row segment. Their *_grid functions (next to each body) give the grid; the CUDA
 // launchers and the emulated launches both take grid and block from there.
 constexpr Dim kBlock2d{32, 8, 1};
+
+// ---- batched launches: one parameter table per launch -----------------------------------
+// A batch of N independent calls of one kernel (N frames, each with its own sizes and
+// pointers) runs as launches over tables of up to ParamTable::kMax items passed by value, so
+// the table sits in the kernel's constant parameter bank on a GPU (no upload, nothing to free,
+// capturable in a CUDA graph). Grid z selects the item; x and y cover the largest item, and
+// each item's body bounds-checks its own domain, so a table launch is its items' single
+// launches side by side.
+constexpr unsigned kTableBytes = 3840;  // under the 4 KiB kernel-parameter limit of every arch
+
+template <typename P>
+struct ParamTable {
+  static constexpr int kMax = static_cast<int>(kTableBytes / sizeof(P));
+  static_assert(kMax >= 8, "kernel parameters too large for a useful table");
+  P items[kMax];
+  int count;
+};
+
+// The body of item `block_idx.z` of a table, with the item's own z index 0.
+template <typename P, void (*Body)(const Thread&, const P&)>
+DH_HD void table_body(const Thread& th, const ParamTable<P>& t) {
+  if (static_cast<int>(th.block_idx.z) >= t.count) return;
+  Body(Thread{Dim{th.block_idx.x, th.block_idx.y, 0}, th.thread_idx, th.block_dim}, t.items[th.block_idx.z]);
+}
+
+// Calls fn(table) for consecutive tables holding items[0, count).
+template <typename P, typename Fn>
+inline void for_each_table(const P* items, int count, Fn fn) {
+  ParamTable<P> t;
+  for (int first = 0; first < count; first += ParamTable<P>::kMax) {
+    t.count = count - first < ParamTable<P>::kMax ? count - first : ParamTable<P>::kMax;
+    for (int i = 0; i < t.count; ++i) t.items[i] = items[first + i];
+    fn(t);
+  }
+}
+
+// Grid of a table launch: the per-item grids' x/y maxima, z = item count.
+template <typename P, typename GridFn>
+inline Dim table_grid(const ParamTable<P>& t, GridFn grid) {
+  Dim g{1, 1, static_cast<unsigned>(t.count)};
+  for (int i = 0; i < t.count; ++i) {
+    const Dim d = grid(t.items[i]);
+    g.x = d.x > g.x ? d.x : g.x;
+    g.y = d.y > g.y ? d.y : g.y;
+  }
+  return g;
+}
 
 }  // namespace dh

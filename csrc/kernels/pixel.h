@@ -20,19 +20,19 @@ DH_HD float half_to_float(uint16_t h) {
 }
 
 // float -> IEEE 754 binary16 bits, round to nearest even (values here are finite, |v| < 65504).
+// The three cases (overflow, subnormal, normal) are computed alike and selected, without
+// branches, so loops that convert vectorise.
 DH_HD uint16_t float_to_half(float f) {
   uint32_t x;
   memcpy(&x, &f, 4);
   const uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t ax = x & 0x7fffffffu;
-  if (ax >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
-  if (ax < 0x38800000u) {  // subnormal half: scale into integer mantissa, round to even
-    const float af = fabsf(f) * 16777216.f;  // 2^24
-    const float r = rintf(af);
-    return static_cast<uint16_t>(sign | static_cast<uint32_t>(r));
-  }
+  const uint32_t ax = x & 0x7fffffffu;
+  // subnormal half: scale into the integer mantissa and round to even
+  const uint32_t sub = static_cast<uint32_t>(rintf(fabsf(f) * 16777216.f));  // 2^24
   const uint32_t rounded = ax + 0x0fffu + ((ax >> 13) & 1u);
-  return static_cast<uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
+  const uint32_t normal = (rounded - 0x38000000u) >> 13;
+  const uint32_t bits = ax >= 0x477ff000u ? 0x7c00u : (ax < 0x38800000u ? sub : normal);
+  return static_cast<uint16_t>(sign | bits);
 }
 
 // Element of a crop image as a 0..255 float: uint8 as is, float32/float16 in 0..1 scaled.
@@ -52,13 +52,10 @@ DH_HD float load_255_t(const void* base, int idx) {
 
 template <int Type>
 DH_HD float bilinear_t(const void* img, int w, int channels, const Taps& t, int ch) {
-  const float p00 = load_255_t<Type>(img, (t.y0 * w + t.x0) * channels + ch);
-  const float p01 = load_255_t<Type>(img, (t.y0 * w + t.x1) * channels + ch);
-  const float p10 = load_255_t<Type>(img, (t.y1 * w + t.x0) * channels + ch);
-  const float p11 = load_255_t<Type>(img, (t.y1 * w + t.x1) * channels + ch);
-  const float top = p00 + (p01 - p00) * t.fx;
-  const float bot = p10 + (p11 - p10) * t.fx;
-  return top + (bot - top) * t.fy;
+  return bilerp(load_255_t<Type>(img, (t.y0 * w + t.x0) * channels + ch),
+                load_255_t<Type>(img, (t.y0 * w + t.x1) * channels + ch),
+                load_255_t<Type>(img, (t.y1 * w + t.x0) * channels + ch),
+                load_255_t<Type>(img, (t.y1 * w + t.x1) * channels + ch), t.fx, t.fy);
 }
 
 // Analytic soft mask in crop pixel coordinates. alpha = clamp(0.5 - d / feather, 0, 1) where d
@@ -67,7 +64,8 @@ enum MaskShape : int { kMaskNone = 0, kMaskArray = 1, kMaskEllipse = 2, kMaskPol
 
 struct ShapeMask {
   int shape;
-  float cx, cy, rx, ry, angle;  // ellipse: centre, radii, rotation (radians), crop pixels
+  float cx, cy, rx, ry;         // ellipse: centre and radii, crop pixels
+  float cos_a, sin_a;           // ellipse: cosine and sine of its rotation (set once on the host)
   const float* poly;            // polygon: n (x, y) vertices, crop pixels
   int n;
   float feather;                // px
@@ -75,7 +73,7 @@ struct ShapeMask {
 
 // Ellipse: first-order signed distance (r - 1) / |grad r|, exact on circles.
 DH_HD float ellipse_distance(const ShapeMask& m, float x, float y) {
-  const float c = cosf(m.angle), s = sinf(m.angle);
+  const float c = m.cos_a, s = m.sin_a;
   const float dx = x - m.cx, dy = y - m.cy;
   const float u = c * dx + s * dy, v = -s * dx + c * dy;
   const float qu = u / m.rx, qv = v / m.ry;

@@ -18,8 +18,7 @@ cannot take raise :class:`~dhsdk.errors.InputError` saying what to do instead.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -90,9 +89,10 @@ SUPPORTED_DTYPES = frozenset(np.dtype(t) for t in (
     np.uint8, np.uint16, np.uint32, np.uint64, np.bool_))
 
 
-@dataclass(frozen=True)
-class DeviceView:
+class DeviceView(NamedTuple):
     """A borrowed CUDA array: everything a kernel launcher or ``set_tensor_address`` needs.
+
+    Immutable (a named tuple: made once per array and call, so it costs no more than a tuple).
 
     Attributes:
         ptr: device address of element [0, ..., 0] (DLPack ``byte_offset`` already added).
@@ -184,6 +184,10 @@ def _cpu_error(obj: Any, where: str) -> InputError:
                       f"or x.cuda()")
 
 
+# typestr -> dtype of the supported native dtypes ("<f4", "|u1", ...): the common case, no checks.
+_NATIVE = {d.str: d for d in SUPPORTED_DTYPES if d.isnative}
+
+
 def _check_dtype(dtype: np.dtype, obj: Any) -> np.dtype:
     if not dtype.isnative:
         raise InputError(f"{_type_name(obj)} has big-endian dtype {dtype.str}: convert it to native byte order")
@@ -196,11 +200,12 @@ def _check_dtype(dtype: np.dtype, obj: Any) -> np.dtype:
 
 def _finish(obj: Any, ptr: int, shape: tuple[int, ...], strides: tuple[int, ...] | None, dtype: np.dtype,
             device_id: int, stream: int | None, readonly: bool, owner: Any, contiguous: bool) -> DeviceView:
-    strides = tuple(int(s) for s in strides) if strides is not None else _compact_strides(shape, dtype.itemsize)
+    compact = strides is None  # the protocols' way of saying C-contiguous: nothing to check
+    strides = _compact_strides(shape, dtype.itemsize) if compact else tuple(int(s) for s in strides)
     if len(strides) != len(shape):
         raise InputError(f"{_type_name(obj)}: {len(strides)} strides for a {len(shape)}-d shape {shape}")
     view = DeviceView(int(ptr), shape, strides, dtype, int(device_id), stream, bool(readonly), owner)
-    if contiguous and not view.is_c_contiguous:
+    if contiguous and not compact and not view.is_c_contiguous:
         raise InputError(f"{_type_name(obj)} of shape {shape} is not C-contiguous (byte strides {strides}): "
                          f"make a compact copy first (cupy.ascontiguousarray(x) or x.contiguous())")
     return view
@@ -213,7 +218,8 @@ def _from_cai(obj: Any, cai: dict, contiguous: bool) -> DeviceView:
     if stream == 0:
         raise InputError(f"{_type_name(obj)} reports stream 0, which __cuda_array_interface__ v3 forbids "
                          f"(ambiguous): the producer must use 1 (legacy default) or 2 (per-thread default)")
-    dtype = _check_dtype(np.dtype(cai["typestr"]), obj)
+    typestr = cai["typestr"]
+    dtype = _NATIVE.get(typestr) or _check_dtype(np.dtype(typestr), obj)
     ptr, readonly = cai["data"]
     shape = tuple(int(d) for d in cai["shape"])
     return _finish(obj, ptr or 0, shape, cai.get("strides"), dtype, -1,
@@ -306,7 +312,12 @@ def is_device_array(obj: Any) -> bool:
     lists and CPU tensors. Exports nothing and makes no CUDA call."""
     if obj is None or isinstance(obj, np.ndarray):
         return False
-    if isinstance(obj, DeviceView) or _cai_of(obj) is not None:
+    if isinstance(obj, DeviceView):
+        return True
+    is_cuda = getattr(obj, "is_cuda", None)  # torch: answers without building an interface
+    if isinstance(is_cuda, bool):
+        return is_cuda
+    if hasattr(type(obj), "__cuda_array_interface__") or _cai_of(obj) is not None:
         return True
     if not hasattr(obj, "__dlpack__"):
         return False

@@ -110,6 +110,26 @@ class Launch:
         self._keep.append(view)
         return view.ptr, view.shape, view.dtype, view.readonly
 
+    def items(self, objs: Any, name: str) -> list[tuple]:
+        """:meth:`arg` tuples of the items of a batch: a sequence of N CUDA arrays, or one stacked
+        CUDA array whose first axis is the batch (viewed once, items by pointer offset).
+
+        Raises:
+            InputError: not a sequence or a CUDA array with a batch axis, or an item that is not
+                a usable CUDA array.
+        """
+        if is_device_array(objs):
+            ptr, shape, dtype, readonly = self.arg(objs, name)
+            if len(shape) < 2:
+                raise InputError(f"{name} must be a list of arrays or one array with a leading batch axis, "
+                                 f"got shape {shape}")
+            step = int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(dtype).itemsize
+            return [(ptr + i * step, shape[1:], dtype, readonly) for i in range(shape[0])]
+        if not isinstance(objs, (list, tuple)):
+            raise InputError(f"{name} must be a list of CUDA arrays or one stacked CUDA array, "
+                             f"got {type(objs).__name__}")
+        return [self.arg(o, f"{name}[{i}]") for i, o in enumerate(objs)]
+
     def table(self, host: Any, name: str) -> tuple | None:
         """Upload a small host table the kernel reads per pixel (a polygon, crop affines) as
         float32 on the stream; its :meth:`arg` tuple (None stays None)."""
@@ -135,6 +155,16 @@ class Launch:
         view = device_view(obj, stream=self.stream)
         self._keep.append(view)
         return self._cp.asnumpy(self._cp.asarray(view), stream=self._raw)
+
+    def outputs(self, shapes: list[tuple[int, ...]], dtype: Any, stacked: bool) -> tuple[Any, list[tuple]]:
+        """Outputs for a batch: one stacked ``(N, *shape)`` CuPy array when ``stacked`` (all
+        shapes equal), else a list of N arrays; and the items' :meth:`arg` tuples."""
+        if stacked and shapes:
+            out, arg = self.output((len(shapes), *shapes[0]), dtype)
+            step = int(np.prod(shapes[0], dtype=np.int64)) * np.dtype(dtype).itemsize
+            return out, [(arg[0] + i * step, tuple(shapes[0]), arg[2], arg[3]) for i in range(len(shapes))]
+        made = [self.output(shape, dtype) for shape in shapes]
+        return [m[0] for m in made], [m[1] for m in made]
 
     def output(self, shape: tuple[int, ...], dtype: Any) -> tuple[Any, tuple]:
         """A new, uninitialised CuPy array allocated on the stream for the launcher to write,

@@ -13,7 +13,7 @@ from typing import Sequence
 # piece -> (module to import, install command)
 _PACKAGES = {
     "cupy": ("cupy", "pip install 'dhsdk[gpu]'  (CuPy for CUDA 13: cupy-cuda13x)"),
-    "tensorrt": ("tensorrt", "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10,<11'"),
+    "tensorrt": ("tensorrt", "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10'  (10 or 11)"),
     "polygraphy": ("polygraphy", "pip install polygraphy"),
     "dali": ("nvidia.dali", "pip install 'dhsdk[gpu]'  (nvidia-dali-cuda130)"),
     "pynvvideocodec": ("PyNvVideoCodec", "pip install 'dhsdk[gpu]'  (NVENC encoding: pynvvideocodec)"),

@@ -137,9 +137,23 @@ class Stream:
         self.raw.__exit__(*exc)
 
 
+# (CuPy module, handle) -> its ExternalStream, made once: a per-call launch reuses the object
+# instead of paying for a new one (and the warnings filter) each time. Bounded: a program that
+# creates and destroys streams endlessly only ever holds the last few hundred wrappers.
+_EXTERNAL: dict[tuple[int, int], tuple[ModuleType, Any]] = {}  # holds the module: its id stays unique
+_EXTERNAL_MAX = 256
+
+
 def _as_cupy_stream(cupy: ModuleType, ptr: int) -> Any:
     if ptr == 0:
         return cupy.cuda.Stream.null
-    with warnings.catch_warnings():  # CuPy 14 deprecates ExternalStream; 13 lacks its successor
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return cupy.cuda.ExternalStream(ptr)
+    key = (id(cupy), ptr)
+    entry = _EXTERNAL.get(key)
+    if entry is None:
+        with warnings.catch_warnings():  # CuPy 14 deprecates ExternalStream; 13 lacks its successor
+            warnings.simplefilter("ignore", DeprecationWarning)
+            entry = (cupy, cupy.cuda.ExternalStream(ptr))
+        if len(_EXTERNAL) >= _EXTERNAL_MAX:
+            _EXTERNAL.clear()
+        _EXTERNAL[key] = entry
+    return entry[1]

@@ -154,22 +154,31 @@ def build_serialized(recipe: Recipe, onnx_path: Path, timing_cache: Path | None 
     trt = require("tensorrt")
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # TensorRT 10: networks are always explicit-batch
+    # TensorRT 10 picks fp16 kernels under BuilderFlag.FP16; TensorRT 11 removed the flag and builds
+    # strongly typed networks only, so the graph itself is converted to fp16 (dhsdk.engines.fp16).
+    strongly_typed = not hasattr(trt.BuilderFlag, "FP16")
+    if strongly_typed and recipe.precision == "int8":
+        raise InputError(f"{recipe.name}: TensorRT {trt.__version__} has no int8 builder flag (strongly typed "
+                         f"networks only): quantize the ONNX explicitly (Q/DQ nodes, e.g. with nvidia-modelopt) "
+                         f"and build it with precision fp16, or install 'tensorrt>=10,<11' for calibrated int8")
+    network = builder.create_network(0)  # explicit batch (TensorRT 10); strongly typed (TensorRT 11)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
+    if strongly_typed and recipe.precision == "fp16":
+        from dhsdk.engines.fp16 import to_fp16
+
+        onnx = require("onnx", "fp16 engines for TensorRT 11")
+        log(f"  {recipe.name}: TensorRT {trt.__version__} is strongly typed: building from an fp16 copy of the ONNX")
+        parsed = parser.parse(to_fp16(onnx.load(str(onnx_path))).SerializeToString(), str(onnx_path))
+    else:
+        parsed = parser.parse_from_file(str(onnx_path))
+    if not parsed:
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise InputError(f"TensorRT cannot parse {onnx_path}: {errors}")
     profile_spec = profile_shapes(recipe, _network_inputs(network))
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, recipe.workspace_mib << 20)
-    if recipe.precision in ("fp16", "int8"):
-        if not hasattr(trt.BuilderFlag, "FP16"):  # TensorRT 11 builds strongly typed networks only
-            raise InputError(
-                f"{recipe.name}: TensorRT {trt.__version__} has no fp16/int8 builder flags (strongly typed networks "
-                f"only): install 'tensorrt>=10,<11', or convert the model to fp16 first (python -m "
-                f"modelopt.onnx.autocast --onnx_path {onnx_path} --output_path <fp16.onnx>) and build that with "
-                f"precision: fp32 in {recipe.source or 'the recipe'}")
+    if recipe.precision in ("fp16", "int8") and not strongly_typed:
         config.set_flag(trt.BuilderFlag.FP16)
     elif hasattr(trt.BuilderFlag, "TF32"):  # on by default; fp32 in a recipe means IEEE fp32
         config.clear_flag(trt.BuilderFlag.TF32)

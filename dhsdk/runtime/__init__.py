@@ -1,7 +1,9 @@
 """Runners: one interface for every neural stage, several backends (DESIGN.md "Runners").
 
-``OnnxrtRunner`` (CPU default and reference), ``TorchRunner`` (eager, training parity) and
-``TrtRunner`` (TensorRT engines, GPU) share :class:`~dhsdk.runtime.base.BaseRunner`.
+``OnnxrtRunner`` (CPU default and reference), ``TorchRunner`` (eager, training parity),
+``TorchCudaRunner`` (PyTorch on a GPU: fp16, CUDA graphs, batch buckets; the UNet's GPU runner
+where TensorRT is absent, see :mod:`dhsdk.runtime.unet`) and ``TrtRunner`` (TensorRT engines,
+GPU) share :class:`~dhsdk.runtime.base.BaseRunner`.
 Backends are imported lazily: ``from dhsdk.runtime import OnnxrtRunner`` loads onnxruntime,
 nothing else.
 """
@@ -13,6 +15,8 @@ _LAZY = {
     "OnnxrtRunner": "dhsdk.runtime.ort",
     "session_from_onnx": "dhsdk.runtime.ort",
     "TorchRunner": "dhsdk.runtime.torch",
+    "TorchCudaRunner": "dhsdk.runtime.torch_cuda",
+    "gpu_inpaint_runner": "dhsdk.runtime.unet",
     "TrtRunner": "dhsdk.runtime.trt",
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -33,6 +33,23 @@ class TensorSpec:
         if len(shape) != len(self.shape) or np.dtype(array.dtype) != np.dtype(self.dtype):
             return False
         return all(not isinstance(s, int) or s == d for s, d in zip(self.shape, shape))
+
+
+class ArrayMeta(NamedTuple):
+    """Shape and numpy dtype of an array of any library."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
+def array_meta(array: Any) -> ArrayMeta:
+    """Shape and numpy dtype of a numpy/CuPy/torch/PyCUDA array, without touching its memory."""
+    dt = array.dtype
+    try:
+        dt = np.dtype(dt)
+    except TypeError:  # torch.float32 -> "float32"
+        dt = np.dtype(str(dt).rsplit(".", 1)[-1])
+    return ArrayMeta(tuple(array.shape), dt)
 
 
 class BaseRunner(abc.ABC):
@@ -113,7 +130,7 @@ class BaseRunner(abc.ABC):
             raise ValueError(f"{self.name}: inputs {sorted(self._inputs)} expected, got {sorted(feeds)} "
                              f"(missing {sorted(missing)}, unexpected {sorted(extra)})")
         for key, spec in self._inputs.items():
-            arr = feeds[key]
+            arr = array_meta(feeds[key])
             if not spec.matches(arr):
                 raise ValueError(f"{self.name}: input '{key}' must be {np.dtype(spec.dtype).name} of shape "
                                  f"{spec.shape}, got {np.dtype(arr.dtype).name} {tuple(arr.shape)}")

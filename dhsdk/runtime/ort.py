@@ -34,8 +34,8 @@ def session_from_onnx(model: ModelSource, providers: list[str] | None = None,
         intra_op_threads: threads per session; ORT's default (all cores) when None.
 
     The session's worker threads do not spin between runs: in the pipeline an inference is
-    followed at once by the native kernels (OpenMP) and the encoder's threads, which spinning
-    ORT workers would starve on a small machine.
+    followed at once by the native kernels (their thread pool) and the encoder's threads, which
+    spinning ORT workers would starve on a small machine.
     """
 
     def load() -> Any:

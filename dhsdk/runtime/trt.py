@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple, Union
+from typing import Any, Callable, Mapping, Union
 
 import numpy as np
 
@@ -36,21 +36,6 @@ TRT_DTYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32":
 MAX_GRAPHS_PER_STREAM = 16
 
 EngineSource = Union[str, os.PathLike, bytes, Any, Callable[[], Any]]
-
-
-class _Meta(NamedTuple):
-    shape: tuple
-    dtype: np.dtype
-
-
-def _meta(array: Any) -> _Meta:
-    """Shape and numpy dtype of a numpy/CuPy/torch/PyCUDA array, without touching its memory."""
-    dt = array.dtype
-    try:
-        dt = np.dtype(dt)
-    except TypeError:  # torch.float32 -> "float32"
-        dt = np.dtype(str(dt).rsplit(".", 1)[-1])
-    return _Meta(tuple(array.shape), dt)
 
 
 @dataclass
@@ -132,9 +117,6 @@ class TrtRunner(BaseRunner):
         self.engine = self._runtime = self._stream = None
 
     # ---- inference -----------------------------------------------------------------
-    def _check_feeds(self, feeds: Mapping[str, Any]) -> None:
-        super()._check_feeds({k: _meta(v) for k, v in feeds.items()})
-
     def infer_impl(self, feeds: Mapping[str, Any]) -> dict[str, Any]:
         out = self._enqueue(feeds, self._stream.ptr, None)
         self._stream.synchronize()

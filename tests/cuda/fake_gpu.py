@@ -161,12 +161,28 @@ class FakeLaunchers:
     def cuda_crop(self, frame, affines, size, out, out_type, nchw, mean, std, border, value, mask, stream):
         self._real_checks("cuda_crop", frame, affines, size, out, out_type, nchw, mean, std, border, value, mask,
                           stream)
-        host(out)[...] = _C.emulated.crop(host(frame), host(affines), size, out_type, nchw, mean, std, border,
-                                          value, host(mask))
+        host(out)[...] = _C.emulated.crop(host(frame), affines, size, out_type, nchw, mean, std, border, value,
+                                          host(mask))
 
     def cuda_rgb_to_yuv(self, frame, out, nv12, bgr, standard, stream):
         self._real_checks("cuda_rgb_to_yuv", frame, out, nv12, bgr, standard, stream)
         host(out)[...] = _C.emulated.rgb_to_yuv(host(frame), nv12, bgr, standard)
+
+    def cuda_composite_batch(self, frames, crops, affines, masks, stream):
+        self._real_checks("cuda_composite_batch", frames, crops, affines, masks, stream)
+        return _C.emulated.composite_batch([host(f) for f in frames], [host(c) for c in crops], affines,
+                                           None if masks is None else [host(m) for m in masks])
+
+    def cuda_crop_batch(self, frames, affines, size, out, out_type, nchw, mean, std, border, value, mask, stream):
+        self._real_checks("cuda_crop_batch", frames, affines, size, out, out_type, nchw, mean, std, border, value,
+                          mask, stream)
+        host(out)[...] = _C.emulated.crop_batch([host(f) for f in frames], affines, size, out_type, nchw, mean,
+                                                std, border, value, host(mask))
+
+    def cuda_rgb_to_yuv_batch(self, frames, outs, nv12, bgr, standard, stream):
+        self._real_checks("cuda_rgb_to_yuv_batch", frames, outs, nv12, bgr, standard, stream)
+        for out, got in zip(outs, _C.emulated.rgb_to_yuv_batch([host(f) for f in frames], nv12, bgr, standard)):
+            host(out)[...] = got
 
     def cuda_warp(self, src, ref, out, size, *rest):
         *mesh, scratch, scratch_bytes, stream = rest
@@ -175,15 +191,28 @@ class FakeLaunchers:
         host((out, (size, size, 3), np.uint8, False))[...] = _C.emulated.warp(image(src), image(ref), *mesh)
 
 
+def isolate_cupy(monkeypatch, fake: types.ModuleType, cupyx: object = None) -> None:
+    """Make ``fake`` the only CuPy this test can reach: it answers ``import cupy``, and the real
+    CuPy's submodules (imported by an earlier test on a GPU machine) are hidden, so ``import
+    cupy.cuda`` fails instead of handing the real runtime a fake pointer or stream handle (on a
+    real GPU that raised cudaErrorInvalidResourceHandle at cudaEventRecord)."""
+    for name in list(sys.modules):
+        if name.startswith(("cupy.", "cupyx", "cupy_backends")):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+
+
 def install(monkeypatch) -> tuple[FakeCupy, FakeLaunchers]:
     """Make this process look like a GPU machine: the fakes in place of CuPy (and cupyx's pinned
-    allocator) and of the launchers, and ``dhsdk.device.cuda_problem`` saying CUDA is usable."""
+    allocator) and of the launchers, and ``dhsdk.device.cuda_problem`` saying CUDA is usable.
+    The real CUDA runtime stays out of reach (:func:`isolate_cupy`; the launchers are fakes),
+    also on a machine with a GPU."""
     import dhsdk.cuda.launch
     import dhsdk.device
 
     cp, ext = FakeCupy(), FakeLaunchers()
-    monkeypatch.setitem(sys.modules, "cupy", cp)
-    monkeypatch.setitem(sys.modules, "cupyx", types.SimpleNamespace(empty_pinned=np.empty))
+    isolate_cupy(monkeypatch, cp, types.SimpleNamespace(empty_pinned=np.empty))
     monkeypatch.setattr(dhsdk.device, "cuda_problem", lambda: None)
     monkeypatch.setattr(dhsdk.cuda.launch, "_native", lambda: ext)
     return cp, ext

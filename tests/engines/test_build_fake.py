@@ -1,4 +1,4 @@
-"""build_serialized's use of the TensorRT 10 builder API, against a recording fake TensorRT:
+"""build_serialized's use of the TensorRT 10 and 11 builder APIs, against a recording fake TensorRT:
 profiles from the recipe, precision flags, workspace, timing cache round trip, progress lines
 and failures. (The real builder runs in the gpu-marked tests.)"""
 from __future__ import annotations
@@ -96,6 +96,10 @@ def _fake_trt(inputs: dict, parse_ok: bool = True, build_ok: bool = True):
         def parse_from_file(self, path):
             return parse_ok
 
+        def parse(self, data, path=None):  # TensorRT 11 path: the fp16 copy, as bytes
+            rec.parsed = data
+            return parse_ok
+
         def get_error(self, i):
             return "Unsupported op: Foo"
 
@@ -108,7 +112,8 @@ def _fake_trt(inputs: dict, parse_ok: bool = True, build_ok: bool = True):
 
 
 def _use(monkeypatch, trt):
-    monkeypatch.setattr(build_mod, "require", lambda name, purpose=None: trt)
+    real = build_mod.require
+    monkeypatch.setattr(build_mod, "require", lambda name, purpose=None: trt if name == "tensorrt" else real(name))
 
 
 RECIPE = parse_recipe({"name": "a2k", "onnx": "a2k.onnx", "workspace_mib": 512, "dims": {"batch": [1, 8, 16]},
@@ -153,10 +158,54 @@ def test_parse_and_build_failures(monkeypatch, tmp_path):
         build_serialized(RECIPE, tmp_path / "m.onnx", log=lambda s: None)
 
 
-def test_tensorrt_11_without_fp16_flag_explains_both_fixes(monkeypatch, tmp_path):
-    trt, _ = _fake_trt({"mel": (-1, 80, 24)})
+def _tiny_onnx(path):
+    """mel (batch, 80, T) -> Conv1d(80 -> 4, k=3) -> Resize x2 (scales) -> out, float32."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 80, 3)).astype(np.float32), "w")
+    scales = numpy_helper.from_array(np.array([1, 1, 2], np.float32), "scales")
+    nodes = [helper.make_node("Conv", ["mel", "w"], ["c"], pads=[1, 1]),
+             helper.make_node("Resize", ["c", "", "scales"], ["out"], mode="nearest")]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("mel", TensorProto.FLOAT, ["batch", 80, "T"])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 4, "T2"])], [w, scales])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_tensorrt_11_builds_fp16_from_an_fp16_copy(monkeypatch, tmp_path):
+    """TensorRT 11 has no FP16 flag (strongly typed networks only): the builder gets the ONNX with
+    fp16 weights and fp32 inputs/outputs cast at the edges, and no precision flag is set."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    trt, rec = _fake_trt({"mel": (-1, 80, 24)})
     trt.BuilderFlag = types.SimpleNamespace(TF32="tf32")  # TensorRT 11 removed FP16/INT8
     trt.__version__ = "11.4.0"
     _use(monkeypatch, trt)
-    with pytest.raises(InputError, match=r"TensorRT 11.4.0 .*tensorrt>=10,<11.*modelopt.onnx.autocast"):
-        build_serialized(RECIPE, tmp_path / "m.onnx", log=lambda s: None)
+    _tiny_onnx(tmp_path / "m.onnx")
+    lines = []
+    assert build_serialized(RECIPE, tmp_path / "m.onnx", log=lines.append)[0] == b"ENGINE"
+    assert rec.flags == set() and any("strongly typed" in line for line in lines)
+    fp16 = onnx.load_from_string(rec.parsed)
+    onnx.checker.check_model(fp16, full_check=True)  # consistent types everywhere
+    types_of = {i.name: i.data_type for i in fp16.graph.initializer}
+    assert types_of == {"w": onnx.TensorProto.FLOAT16, "scales": onnx.TensorProto.FLOAT}
+    x = np.random.default_rng(1).standard_normal((2, 80, 24)).astype(np.float32)
+    want = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"mel": x})[0]
+    got = ort.InferenceSession(rec.parsed).run(None, {"mel": x})[0]
+    assert got.dtype == np.float32 and got.shape == (2, 4, 48)
+    # fp16 weights and activations: relative error of a few fp16 ulp (2^-11) of |values| ~ 10.
+    np.testing.assert_allclose(got, want, atol=0.05 * float(np.abs(want).max()) / 10)
+
+
+def test_tensorrt_11_int8_says_quantize_explicitly(monkeypatch, tmp_path):
+    trt, _ = _fake_trt({"mel": (-1, 80, 24)})
+    trt.BuilderFlag = types.SimpleNamespace(TF32="tf32")
+    trt.__version__ = "11.4.0"
+    _use(monkeypatch, trt)
+    recipe = parse_recipe({"name": "a2k", "onnx": "a2k.onnx", "precision": "int8", "dims": {"batch": [1, 8, 16]},
+                           "inputs": {"mel": ["batch", 80, "T"]}})
+    with pytest.raises(InputError, match=r"TensorRT 11.4.0 has no int8 builder flag .*Q/DQ"):
+        build_serialized(recipe, tmp_path / "m.onnx", log=lambda s: None)

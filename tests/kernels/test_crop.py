@@ -117,3 +117,33 @@ def test_cuda_path_matches_cpu(data, h, w, s, b, out, layout, border, use_mask, 
     keep = ~_edge(affs, s, h, w) if border == "constant" else np.ones((b, s, s), bool)
     tol = {"u8": 1.0, "f32": 1e-4, "f16": 1e-3}[out]
     assert np.abs(got.astype(np.float64) - want.astype(np.float64))[keep].max(initial=0) <= tol
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("out_type", [0, 1])
+def test_taps_at_the_end_of_the_frame_and_tiny_frames(channels, out_type):
+    """The CPU rows read frame bytes as 32-bit words: taps on the last pixel (the last word, read
+    shifted, never past the end) and frames of fewer than 4 bytes (read pixel by pixel) equal
+    the emulated CUDA launch."""
+    rng = np.random.default_rng(channels)
+    for h, w in ((5, 7), (1, 1)):
+        frame = rng.integers(0, 256, (h, w, channels), dtype=np.uint8)
+        corner = np.array([[[1.0, 0.0, w - 2.3], [0.0, 1.0, h - 2.6]]], np.float32)  # reaches past the corner
+        for border in (0, 1):
+            args = (frame, corner, 4, out_type, True, (0.1, 0.2, 0.3), (0.5, 0.5, 0.5), border, 17.0, None)
+            np.testing.assert_array_equal(_C.crop(*args), _C.emulated.crop(*args))
+
+
+@pytest.mark.parametrize("std", [0.5, 3e3, 1e5])
+def test_f16_output_rounds_like_numpy(std):
+    """float -> half in the kernels (branch-free, shared with the GPU) rounds to nearest even like
+    numpy, for normal values and, with a large std, for half subnormals (std 1e5: |v| < 2^-14)."""
+    frame = np.random.default_rng(9).integers(0, 256, (40, 50, 4), dtype=np.uint8)
+    aff = np.array([[[0.9, 0.2, 3.3], [-0.2, 0.9, 7.1]]], np.float32)
+    args = (frame, aff, 24)
+    norm = ((0.3, 0.5, 0.1), (std, std, std))
+    f32 = _C.crop(*args, 1, True, *norm)
+    f16 = _C.crop(*args, 2, True, *norm)
+    np.testing.assert_array_equal(f16.view(np.uint16), f32.astype(np.float16).view(np.uint16))
+    if std > 1e4:
+        assert (np.abs(f16[f16 != 0]) < 2.0 ** -14).all()  # all subnormal

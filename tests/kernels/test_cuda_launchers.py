@@ -32,7 +32,7 @@ def composite(**over):
 
 
 def crop(**over):
-    args = dict(frame=dev((20, 30, 3)), affines=dev((2, 2, 3), F32), size=8, out=dev((2, 3, 8, 8), F32), out_type=1,
+    args = dict(frame=dev((20, 30, 3)), affines=np.zeros((2, 2, 3), F32), size=8, out=dev((2, 3, 8, 8), F32), out_type=1,
                 nchw=True, mean=(0, 0, 0), std=(1, 1, 1), border=0, border_value=0.0, mask=None, stream=0)
     args.update(over)
     return _C.cuda_crop(**args)
@@ -68,8 +68,7 @@ def test_valid_arguments_reach_the_launch(call):
     (lambda: composite(affine=np.array([[1.0, 0, 99], [0, 1, 0]])), "maps no pixel"),
     (lambda: crop(out=dev((2, 8, 8, 3), F32)), r"out must be \(2, 3, 8, 8\) float32, got \(2, 8, 8, 3\) float32"),
     (lambda: crop(out=dev((2, 3, 8, 8), F32, readonly=True)), "out is read-only"),
-    (lambda: crop(affines=dev((2, 2, 3), np.dtype(np.float64))), r"affines must be \(B, 2, 3\) float32"),
-    (lambda: crop(affines=dev((70000, 2, 3), F32), out=dev((70000, 3, 8, 8), F32)), "at most 65535"),
+    (lambda: crop(affines=np.zeros((2, 3, 3))), r"affines must be \(B, 2, 3\) float32 .*\(2, 3, 3\)"),
     (lambda: yuv(frame=dev((21, 30, 3))), r"even for 4:2:0, got shape \(21, 30, 3\)"),
     (lambda: yuv(out=dev((20, 30))), r"out must be \(30, 30\) uint8"),
 ])

@@ -26,7 +26,10 @@ needs_launchers = pytest.mark.skipif(not hasattr(_C, "cuda_warp"), reason="dhsdk
 def avatar():
     from dhsdk.avatar import Avatar
 
-    return Avatar.default(device="cpu")
+    try:  # building the default avatar the first time tracks its face (mediapipe)
+        return Avatar.default(device="cpu")
+    except ImportError as e:
+        pytest.skip(f"the default avatar cannot be built here: {e}")
 
 
 @pytest.fixture
@@ -71,8 +74,9 @@ def test_cuda_frames_equal_cpu_frames(avatar, gpu):
     downloads = [e for e in cp.log if e[0] == "download"]
     assert downloads == [("download", own, False)] * 4       # one async copy per frame, on the stream
     assert set(ext.streams) == {own}                          # every launch on the path's stream
-    # host -> device per frame: only the crop's (1, 2, 3) affine table; the teeth bank once
-    assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)] * 5
+    # host -> device per frame: nothing (the crop's affine travels in the kernel's parameters);
+    # the teeth bank once
+    assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)]
     assert all(len(dev.stage_ms[s]) == 4 and dev.stage_ms[s][-1] == 0.25 for s in ("crop", "mouth", "composite"))
 
 
@@ -211,9 +215,12 @@ def test_unet_inputs_and_blend_equal_the_renderer(tmp_path):
 
 # ---- on a real GPU ------------------------------------------------------------------------
 @pytest.mark.gpu
-def test_real_gpu_frames_match_cpu(avatar):
+def test_real_gpu_frames_match_cpu():
     pytest.importorskip("cupy")
+    from dhsdk.bench.synthetic import SyntheticAvatar
     from dhsdk.pipeline.lipsync import LipSync
+
+    avatar = SyntheticAvatar(720, 1280, frames=6)  # no face tracker (mediapipe) needed to reach the GPU
 
     cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
     for k in range(6):

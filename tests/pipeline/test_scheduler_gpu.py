@@ -62,10 +62,10 @@ def test_cpu_streams_touch_no_cuda(monkeypatch):
 @pytest.mark.gpu
 def test_real_gpu_streams_keep_their_pace():
     pytest.importorskip("cupy")
-    from dhsdk.avatar import Avatar
+    from dhsdk.bench.synthetic import SyntheticAvatar
     from dhsdk.pipeline.lipsync import LipSync
 
-    avatar = Avatar.default()
+    avatar = SyntheticAvatar(720, 1280)  # a portrait-sized avatar that needs no face tracker (mediapipe)
     with Scheduler(workers=2) as sched:
         streams = [sched.add(LipSync(avatar, mouth="warp", device="cuda")) for _ in range(4)]
         for s in streams:

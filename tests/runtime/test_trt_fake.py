@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,9 @@ import dhsdk.cuda.streams as streams
 import dhsdk.runtime.trt as trt_mod
 from dhsdk.errors import InputError
 from dhsdk.runtime.trt import TrtRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cuda"))
+from fake_gpu import isolate_cupy  # noqa: E402
 
 W = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
 
@@ -189,6 +194,7 @@ def _fake_trt(world: World):
 def world(monkeypatch):
     w = World()
     cupy = _fake_cupy(w)
+    isolate_cupy(monkeypatch, cupy)  # nothing reaches the real CuPy, also on a GPU machine
     monkeypatch.setattr(trt_mod, "cupy_for", lambda purpose: cupy)
     monkeypatch.setattr(streams, "cupy_for", lambda purpose: cupy)
     monkeypatch.setattr(trt_mod, "require", lambda name, purpose=None: _fake_trt(w))

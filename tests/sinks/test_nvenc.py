@@ -239,8 +239,11 @@ def test_nvenc_failing_to_start_falls_back_to_x264(nvc, tmp_path, caplog, monkey
 
 @pytest.mark.gpu
 def test_real_nvenc_round_trip(tmp_path):
-    pytest.importorskip("PyNvVideoCodec")
-    pytest.importorskip("cupy")
+    from dhsdk.gpu_selftest import nvenc_session_problem
+
+    problem = nvenc_session_problem()  # H100/H200 have no NVENC: their frames go to x264
+    if problem:
+        pytest.skip(problem)
     path = tmp_path / "gpu.mp4"
     sent = frames(25)
     with FileSink(path, encoder="nvenc") as sink:
@@ -259,6 +262,20 @@ def test_doctor_nvenc_check(nvc):
     (o,) = check_nvenc(frames=5)
     assert o.passed, o.line()
     assert f"tolerance {NVENC_TOLERANCE:g}), 5 frames" in o.detail
+
+
+def test_nvenc_probe_tells_a_gpu_without_an_encoder(nvc, monkeypatch):
+    from dhsdk.gpu_selftest import check_nvenc, nvenc_session_problem
+
+    assert nvenc_session_problem() is None  # the stand-in opens sessions
+
+    def no_encoder(*args, **kwargs):
+        raise RuntimeError("nvEncOpenEncodeSessionEx returned 2 (NV_ENC_ERR_NO_ENCODE_DEVICE)")
+
+    monkeypatch.setitem(sys.modules, "PyNvVideoCodec", types.SimpleNamespace(CreateEncoder=no_encoder))
+    assert "no NVENC" in nvenc_session_problem() and "NO_ENCODE_DEVICE" in nvenc_session_problem()
+    (o,) = check_nvenc(frames=2)
+    assert o.passed is None and "H100/H200" in o.detail
 
 
 def test_doctor_nvenc_check_says_what_is_missing(monkeypatch):
