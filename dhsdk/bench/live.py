@@ -58,11 +58,10 @@ def rss_mb() -> float:
 
 
 def warm(sync: Any, frames: int = 3) -> Any:
-    """Render a few speaking frames untimed (ONNX Runtime sessions, caches, thread pools) and
-    return ``sync``: a stream's first frames must not pay for initialisation."""
+    """Render a few frames untimed (ONNX Runtime sessions, caches, thread pools) and return
+    ``sync``: a stream's first frames must not pay for initialisation."""
     for k in range(frames):
-        base = sync.avatar.idle_index(k)
-        sync.frame(base, sync.lips(base, np.zeros((40, 2), np.float32), 1.0))
+        sync.frame(sync.avatar.idle_index(k))
     return sync
 
 
