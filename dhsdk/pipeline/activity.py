@@ -33,8 +33,18 @@ def frame_energy_db(pcm: np.ndarray, sample_rate: int, fps: float, num_frames: i
         sq = np.concatenate([[0.0], np.cumsum(pcm[edges[a]:edges[b]].astype(np.float64) ** 2)])
         sums[a:b] = sq[edges[a + 1:b + 1] - edges[a]] - sq[edges[a:b] - edges[a]]
     counts = np.maximum(edges[1:] - edges[:-1], 1)
-    rms = np.sqrt(np.maximum(sums, 0.0) / counts)
-    return (20.0 * np.log10(np.maximum(rms, 1e-5))).astype(np.float32)
+    return _db(np.sqrt(np.maximum(sums, 0.0) / counts)).astype(np.float32)
+
+
+def level_db(pcm: np.ndarray) -> float:
+    """RMS level of one frame's audio in dBFS (-100 for digital silence): what
+    :func:`frame_energy_db` gives for one frame, without its bookkeeping."""
+    x = np.asarray(pcm, np.float64)
+    return float(_db(np.sqrt(np.dot(x, x) / max(len(x), 1))))
+
+
+def _db(rms: np.ndarray | float) -> np.ndarray:
+    return 20.0 * np.log10(np.maximum(rms, 1e-5))
 
 
 def speech_activity(level_db: np.ndarray, fps: float, floor_db: float = -45.0, below_peak_db: float = 35.0,

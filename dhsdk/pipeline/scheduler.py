@@ -57,7 +57,8 @@ class Scheduler:
         ticks: wake-ups of the clock so far.
         batches: frame-path calls so far (one per path per tick).
         skipped: due stream frames found while that stream's previous work was still running.
-        tick_ms: recent host time of each tick's a2k and per-stream work, ms.
+        tick_ms: recent host time of each tick's audio, a2k and per-stream work, ms.
+        batch_ms: recent (frames, ms) of each frame-path call: its batch size and wall time.
     """
 
     def __init__(self, fps: float | None = None, workers: int | None = None, delivery_queue_s: float = 2.0):
@@ -76,6 +77,7 @@ class Scheduler:
         self._grid: dict[float, float] = {}  # fps -> perf_counter of a frame boundary of that rate
         self.ticks = self.batches = self.skipped = 0
         self.tick_ms: deque = deque(maxlen=4096)
+        self.batch_ms: deque = deque(maxlen=4096)
         self._thread = threading.Thread(target=self._run, name="dhsdk-scheduler", daemon=True)
         self._thread.start()
 
@@ -171,6 +173,8 @@ class Scheduler:
                 with self._cuda_stream(path):
                     images = path.render([job.base for _, job in todo], np.stack([job.lips for _, job in todo]))
             render_ms = (time.perf_counter() - t) * 1e3
+            if todo:
+                self.batch_ms.append((len(todo), render_ms))
             rendered = {id(s): image for (s, _), image in zip(todo, images)}
             for s, job in group:
                 s.finish(job, job.repeat if job.repeat is not None else rendered[id(s)], render_ms)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from dhsdk.frames import VideoFrame
-from dhsdk.pipeline.activity import frame_energy_db
+from dhsdk.pipeline.activity import level_db
 from dhsdk.pipeline.jitter import JitterBuffer
 from dhsdk.pipeline.live_activity import StreamingActivity
 
@@ -273,7 +273,7 @@ class Stream:
                 break
             a, b = self._edges(self._committed)
             audio, pushed = self._jitter.read(b - a)
-            level = float(frame_energy_db(audio, SAMPLE_RATE, self.fps, 1)[0])
+            level = level_db(audio)
             self._pending.append(_Slot(self._committed, audio, pushed, self._activity.step(level, audio)))
             self._committed += 1
             windows.append(self._a2k.windows(audio))
