@@ -2,7 +2,7 @@
 latency, single-stream capacity, and the most concurrent streams held at 25 and 30 fps.
 
 The avatar is the bundled one (``Avatar.default()``) or a directory (``--avatar DIR``), its
-frames fitted to the requested output size. The UNet mouth models are the
+base frames fitted once to the requested output size (every case renders natively at it). The UNet mouth models are the
 random-weight exports of :func:`dhsdk.bench.mouth.export_unet` (speed does not depend on the
 weights), so every avatar can be timed with every model.
 """
@@ -64,18 +64,21 @@ def load_avatar(path: str | None) -> tuple[Any, dict[str, Any]]:
     return avatar, {"kind": "bundled" if path is None else "directory", "path": str(avatar.path)}
 
 
-def lipsync_factory(ctx: Context, avatar: Any, mouth: str) -> Callable[[], Any]:
+def lipsync_factory(ctx: Context, avatar: Any, mouth: str, size: tuple[int, int] | None = None
+                    ) -> Callable[[], Any]:
     """A function that builds a fresh LipSync of ``avatar`` with ``mouth`` (``warp``, or a
-    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``)."""
+    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``), rendering natively at
+    ``size`` (``ctx.size`` when None: the avatar's base frames fitted to it once each)."""
     from dhsdk.pipeline.lipsync import LipSync
 
+    size = tuple(size or ctx.size)
     if mouth == "warp":
-        return lambda: LipSync(avatar, mouth="warp", device=ctx.device)
+        return lambda: LipSync(avatar, mouth="warp", device=ctx.device, size=size)
     from dhsdk.bench.mouth import export_unet
 
     path, _, _ = export_unet(mouth, ctx.workdir)
     wrapped = _WithMouthModel(avatar, str(path.resolve()))
-    return lambda: LipSync(wrapped, mouth="unet", device=ctx.device)
+    return lambda: LipSync(wrapped, mouth="unet", device=ctx.device, size=size)
 
 
 def offline(make: Callable[[], Any], ctx: Context, seconds: float) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from dhsdk.errors import InputError
 from dhsdk.frames import VideoFrame
-from dhsdk.geometry import apply_affine, invert_affine, mouth_opening
+from dhsdk.geometry import compose_affine, mouth_opening
 from dhsdk.pipeline.activity import frame_energy_db, speech_activity
 
 if TYPE_CHECKING:
@@ -88,6 +88,9 @@ class LipSync:
             ``a2k_model`` (``dhsdk train a2k-adapt --avatar``), else the shipped default.
         smoothing: temporal smoothing of the target lips in [0, 1] (0 = off), per stream and
             per render (:class:`~dhsdk.render.smoothing.LipControls`).
+        size: (width, height) to render at natively: the avatar's base frames are fitted to it
+            once each (:class:`~dhsdk.pipeline.fit.FittedAvatar`), so streams pay no resize
+            per frame; the avatar's own size when None.
 
     Attributes:
         path: the :class:`~dhsdk.render.path.FramePath` (shared by every stream of this LipSync).
@@ -95,13 +98,18 @@ class LipSync:
     """
 
     def __init__(self, avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int = 256,
-                 openness_gain: float = 1.0, a2k_path: str | None = None, smoothing: float = 0.0):
+                 openness_gain: float = 1.0, a2k_path: str | None = None, smoothing: float = 0.0,
+                 size: tuple[int, int] | None = None):
         from dhsdk.device import resolve_device
         from dhsdk.models.a2k_runner import A2K
         from dhsdk.render.path import make_frame_path
         from dhsdk.render.smoothing import LipControls
 
         LipControls(smoothing, openness_gain)  # the same checks, with the same messages, now
+        if size is not None and tuple(size) != (avatar.width, avatar.height):
+            from dhsdk.pipeline.fit import FittedAvatar
+
+            avatar = FittedAvatar(avatar, size)
         self.avatar = avatar
         self.openness_gain = float(openness_gain)
         self.smoothing = float(smoothing)
@@ -199,13 +207,11 @@ class LipSync:
     def fit(self, size: tuple[int, int] | None) -> "CoverFit | None":
         """The output resizer for ``size`` (width, height): scale to cover, crop around the face;
         None when ``size`` is None or the avatar's own."""
-        from dhsdk.pipeline.fit import CoverFit
+        from dhsdk.pipeline.fit import cover_fit
 
         if size is None or tuple(size) == (self.avatar.width, self.avatar.height):
             return None
-        face = np.asarray(self.avatar.lips, np.float64)[:, :20].reshape(-1, 2).mean(0)
-        eyes = apply_affine(invert_affine(self.avatar.to_canonical[0]), [0.0, 0.0])
-        return CoverFit((self.avatar.width, self.avatar.height), size, tuple((face + eyes) / 2))
+        return cover_fit(self.avatar, size)
 
     def _deltas(self, plan: "_Plan") -> Iterator[np.ndarray]:
         """The plan's a2k deltas, (k, 40, 2) at a time, :data:`CHUNK_S` seconds of audio per
@@ -237,7 +243,6 @@ class LipSync:
     def _frames(self, plan: "_Plan", size: tuple[int, int] | None,
                 opening: np.ndarray | None = None) -> Iterator[VideoFrame]:
         fit = self.fit(size)
-        batch: list[tuple[int, np.ndarray]] = []
         targets = self._targets(plan, opening)
         while True:
             batch = [t for _, t in zip(range(BATCH), targets)]
@@ -312,8 +317,7 @@ class LipSync:
             base = self.avatar.idle_index(k)
             affine = self.geometry.crop_affine[base].astype(np.float64)
             if fit is not None:
-                s = fit.size[0] / fit.window[2]
-                affine = np.hstack([s * affine[:, :2], fit.point(affine[:, 2])[:, None]])
+                affine = compose_affine(fit.affine, affine)
             x0, y0, x1, y1 = face_box(affine, self.crop_size, image.shape)
             shown.append((image[y0:y1, x0:x1], f"{times[k]:.2f} s  open {opening[k]:.2f}"))
         save_contact_sheet(path, shown, times, plan.levels, opening, [times[k] for _, k in thumbs], title=title)

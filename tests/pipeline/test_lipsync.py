@@ -241,3 +241,19 @@ def test_missing_avatar_dir_is_a_clear_error(tmp_path):
 
     with pytest.raises(BundleError):
         Avatar.load(tmp_path / "nope")
+
+
+def test_long_speech_goes_through_a2k_in_bounded_chunks(sync, monkeypatch):
+    """An offline render holds one chunk of a2k windows at a time (a 1-hour file peaked at 4.1 GB
+    when all its windows were made at once), and the chunks give what the whole would."""
+    from dhsdk.pipeline.lipsync import CHUNK_S
+
+    pcm = (0.1 * np.sin(np.arange(int(35.3 * 16000)) * 0.07) * (np.arange(int(35.3 * 16000)) % 9000 < 5000))
+    plan = sync._plan(pcm.astype(np.float32), None, None, FPS)
+    sizes, infer = [], sync.a2k.infer
+    monkeypatch.setattr(sync.a2k, "infer", lambda windows: (sizes.append(len(windows)), infer(windows))[1])
+    deltas = np.concatenate(list(sync._deltas(plan)))
+    monkeypatch.undo()
+    assert len(sizes) >= 4 and max(sizes) <= CHUNK_S * FPS + 10
+    assert len(deltas) == plan.total
+    np.testing.assert_allclose(deltas, sync.a2k.predict(plan.pcm, FPS), atol=1e-5)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dhsdk.geometry import LIP_IDS, OUTER, apply_affine, image_to_canonical, invert_affine, mouth_opening
+from dhsdk.geometry import LIP_IDS, apply_affine, image_to_canonical, invert_affine, mouth_opening
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "avatar"))
 import avatar_material as gen  # noqa: E402
