@@ -56,8 +56,9 @@ class DeviceFrame:
 class DeviceFramePath(FramePath):
     """A :class:`~dhsdk.render.path.FramePath` on the GPU (see the module docstring).
 
-    Lifecycle: built once per (avatar, renderer): uploads the idle loop's base frames (H x W x 3
-    bytes each: a 10 s loop of 720 x 1280 frames at 25 fps is ~0.7 GB) and the mask, and
+    Lifecycle: built once per (avatar, renderer): uploads the idle loop's base frames and their
+    mouth sources (H x W x 3 bytes each: a 10 s loop of 720 x 1280 frames at 25 fps is ~0.7 GB)
+    and the mask, and
     prepares the mouth stage (for a UNet: builds or loads its TensorRT engine). Batches may then
     come from any thread; each is ordered on the device after the previous one, wherever that
     ran. Device memory goes back to CuPy's pool when the path is garbage-collected.
@@ -80,7 +81,9 @@ class DeviceFramePath(FramePath):
         self.stream = Stream()
         with self.stream:
             self._mask = self._cp.asarray(geometry.mask)
-            self._bases = {int(i): self._cp.asarray(avatar.frame(int(i))) for i in avatar.idle_loop.frames()}
+            loop = [int(i) for i in avatar.idle_loop.frames()]
+            keep = sorted(set(loop) | {int(geometry.mouth_source[i]) for i in loop})  # and their mouth sources
+            self._bases = {i: self._cp.asarray(avatar.frame(i)) for i in keep}
             self._mouth = _mouth_stage(self, self._cp)
         self.stream.synchronize()  # the uploads are done: any stream may read them from now on
         self._done: Event | None = None
