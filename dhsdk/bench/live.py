@@ -9,8 +9,9 @@ accepts), warms it up (:func:`warm`), and returns a flat dict:
 - :func:`case_capacity`: one unpaced stream (``realtime=False``): frames/s for one stream;
 - :func:`case_concurrent`: N real-time streams on one Scheduler at a target fps: late and
   repeated fractions in steady state, aggregate fps, the Scheduler's per-tick host time and
-  per-batch render time, per-frame stage times (GPU times on the GPU path) and frames/s per
-  stage; ``ok`` when every stream has < 1 % late or repeated frames.
+  per-batch render time, per-frame stage times (GPU times on the GPU path), frames/s per
+  stage and the process's CPU time per rendered frame (what the cores can carry on an idle
+  machine: cores x 1000 / that); ``ok`` when every stream has < 1 % late or repeated frames.
 """
 from __future__ import annotations
 
@@ -127,13 +128,13 @@ def case_concurrent(make: Callable[[], Any], n: int, seconds: float, fps: float 
         streams = [sched.add(sync, pull=False, fps=fps, seed=i) for i in range(n)]
         feeders = [feed(s, pcm, stop) for s in streams]
         time.sleep(min(settle, seconds / 4))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_s()
         before = [(s.metrics.frames, s.metrics.late, s.metrics.repeated) for s in streams]
         for q in (sched.tick_ms, sched.batch_ms, *sync.stage_ms.values()):
             q.clear()
         for f in feeders:
             f.join()
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
         after = [(s.metrics.frames, s.metrics.late, s.metrics.repeated) for s in streams]
         ticks, batches = list(sched.tick_ms), list(sched.batch_ms)
         stage = {k: float(np.median(v)) for k, v in sync.stage_ms.items() if len(v)}
@@ -149,7 +150,14 @@ def case_concurrent(make: Callable[[], Any], n: int, seconds: float, fps: float 
             "batch_frames_mean": float(np.nanmean(sizes)) if np.isfinite(sizes).any() else float("nan"),
             "batch_render_ms_p50": _pct(render, 50), "batch_render_ms_p95": _pct(render, 95),
             "stage_ms": stage, "stage_fps": {k: 1e3 / v for k, v in stage.items() if v > 0},
+            "cpu_ms_per_frame": cpu * 1e3 / max(1, int((frames - repeated).sum())),
             "gpu_ms_per_frame": sum(stage.values()) if sync.device == "cuda" and stage else None}
+
+
+def _cpu_s() -> float:
+    """CPU seconds this process has used (all threads, user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _pct(values: Any, q: float) -> float:

@@ -62,9 +62,10 @@ def sweep_table(doc: dict[str, Any]) -> str:
                 rows.append([m, fps, r["streams"], "yes" if r["ok"] else "no", f"{100 * r['late_frac_max']:.1f}",
                              r["rendered_fps"], r.get("tick_host_ms_p50"), r.get("tick_host_ms_p95"),
                              r.get("batch_frames_mean"), r.get("batch_render_ms_p50"), stages,
-                             r.get("latency_p95_ms_max")])
+                             r.get("cpu_ms_per_frame"), r.get("latency_p95_ms_max")])
     return table(["mouth", "fps", "streams", "held", "worst late %", "rendered fps", "tick host p50 ms",
-                  "tick host p95 ms", "frames/batch", "batch p50 ms", "stage ms per frame", "latency p95 ms"], rows)
+                  "tick host p95 ms", "frames/batch", "batch p50 ms", "stage ms per frame", "CPU ms per frame",
+                  "latency p95 ms"], rows)
 
 
 def machine_line(doc: dict[str, Any]) -> str:
@@ -92,6 +93,8 @@ def markdown(doc: dict[str, Any]) -> str:
         "(\"N+\": every count tried held).", "",
         "## Stream sweep", "", sweep_table(doc), "",
         "tick host: the Scheduler's audio, a2k and per-stream work per tick; batch: one frame-path call "
-        "for the frames of every stream due in a tick; stage ms: per frame (GPU time on the GPU path).", "",
+        "for the frames of every stream due in a tick; stage ms: per frame (GPU time on the GPU path); "
+        "CPU ms per frame: the process's CPU time (all threads) per rendered frame, whatever else the "
+        "machine was running.", "",
         "## Stages (medians of interleaved rounds; ratios = baseline / dhsdk)", "", stage_table(doc), "",
     ])
