@@ -10,6 +10,11 @@ one JSON line per case.
 
     python benchmarks/bench_render.py                       # default avatar, 10 s of speech
     python benchmarks/bench_render.py --avatar avatars/anna --seconds 20 --sizes 720x1280
+    python benchmarks/bench_render.py --memory 3600 --memory-frames 600   # peak RSS, 1-hour wav
+
+``--memory S`` runs only the memory case (run it in a fresh process: peak RSS is the
+process's): S seconds of speech written to a wav, rendered from the file to an mp4 through the
+file sink (the first ``--memory-frames`` frames, all when 0), peak RSS and RSS along the way.
 
 Target (issue 6): >= 2x real time at 720x1280 with the warp renderer, encoding included.
 """
@@ -64,13 +69,50 @@ def encode_case(sync, pcm: np.ndarray, out: Path) -> dict:
     return {"frames": n, "wall_s": round(wall, 3), "realtime_factor": round(len(pcm) / 16000 / wall, 3)}
 
 
+def memory_case(avatar, seconds: float, frames: int, out_dir: Path) -> dict:
+    """Render a ``seconds``-long wav (the first ``frames`` frames; all when 0) to mp4; peak RSS."""
+    import resource
+    import wave
+
+    from dhsdk.bench.live import rss_mb
+    from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.sinks.file import FileSink
+
+    wav = out_dir / "long.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        minute = (speech(60.0) * 32767).astype(np.int16).tobytes()
+        for _ in range(int(seconds // 60)):
+            w.writeframes(minute)
+    sync = LipSync(avatar, mouth="warp", device="cpu")
+    t0, along = time.perf_counter(), []
+    with FileSink(out_dir / "long.mp4") as sink:
+        for f in sync.speak(wav):
+            sink.write(f)
+            if f.index % 250 == 0:
+                along.append([f.index, round(rss_mb(), 1)])
+            if frames and f.index + 1 >= frames:
+                break
+    return {"bench": "render_memory", "audio_s": int(seconds // 60) * 60, "frames": f.index + 1,
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "rss_mb_by_frame": along}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--avatar", help="avatar bundle directory (default: the bundled avatar)")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of speech per case")
     p.add_argument("--sizes", default="720x1280,1080x1920", help="output sizes WxH, comma separated")
     p.add_argument("--mouths", default="warp,lite", help="warp and/or lite/full (random-weight UNets)")
+    p.add_argument("--memory", type=float, default=0.0, metavar="S", help="only the memory case: S s of audio")
+    p.add_argument("--memory-frames", type=int, default=0, metavar="N", help="render its first N frames (0: all)")
     args = p.parse_args()
+    if args.memory:
+        from dhsdk.bench.endtoend import load_avatar
+
+        with tempfile.TemporaryDirectory(prefix="dhsdk-bench-memory-") as tmp:
+            emit(memory_case(load_avatar(args.avatar)[0], args.memory, args.memory_frames, Path(tmp)))
+        return
 
     from dhsdk.bench.endtoend import lipsync_factory, load_avatar
     from dhsdk.bench.stages import Context
