@@ -3,7 +3,7 @@ footage's own lip motion never reaches the output, and the renderer holds up on 
 
 - GRID (real talking footage, ../shared/data): 3 s of silence then 3 s of another sentence's
   speech. The face mesh, run on the OUTPUT frames, finds the mouth closed (inner-lip gap below
-  the review's closed-mouth threshold) in >= 95 % of the silent frames, although the footage
+  the avatar's closed-mouth threshold) in >= 95 % of the silent frames, although the footage
   talks in them; during speech the measured opening follows the rendered target, not the
   footage's mouth.
 - A head rolling +-25 degrees (the default avatar's photo rotated per frame, with its exact
@@ -23,7 +23,6 @@ from dhsdk.geometry import LIP_IDS, apply_affine, image_to_canonical, invert_aff
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "avatar"))
 import avatar_material as gen  # noqa: E402
 
-CLOSED_GAP = 0.05     # eye distances: the review's closed mouth (dhsdk/avatar/review.py, CLOSED_SHARE)
 GRID_CLIP = "bbaf2n"  # "bin blue at f two now": the presenter talks through most of the clip
 SPEECH_CLIP = "bbal6n"
 
@@ -72,17 +71,18 @@ def test_silence_is_closed_and_speech_follows_the_new_audio_on_talking_footage(g
         gap = np.array([mouth_opening(canonical_lips(mesh, im)) for im in images])
     footage = np.array([mouth_opening(sync.geometry.base_lips[avatar.idle_index(k)]) for k in range(len(images))])
     silent, speaking = plan.weights == 0, plan.weights >= 1
+    closed = avatar.closed_threshold  # the avatar's closed mouth (dhsdk/avatar/mouth_state.py)
     assert silent.sum() >= 70 and speaking.sum() >= 50
     # The footage talks in the silent part (without the SDK's mouth it would show): ...
-    assert np.mean(footage[silent] >= CLOSED_GAP) > 0.2
+    assert np.mean(footage[silent] >= closed) > 0.2
     # ... the output does not.
-    assert np.mean(gap[silent] < CLOSED_GAP) >= 0.95, gap[silent]
+    assert np.mean(gap[silent] < closed) >= 0.95, gap[silent]
     # During speech the mouth measured on the output follows the target rendered from the new
     # audio, and not the footage's own mouth.
     follows = np.corrcoef(gap[speaking], target[speaking])[0, 1]
     footage_corr = np.corrcoef(gap[speaking], footage[speaking])[0, 1]
     assert follows > 0.6 and footage_corr < follows - 0.4, (follows, footage_corr)
-    assert gap[speaking].max() > 2 * CLOSED_GAP  # it really opens
+    assert gap[speaking].max() > 2 * closed  # it really opens
 
 
 class RotatingPhoto:
