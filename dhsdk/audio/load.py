@@ -62,7 +62,7 @@ def resample(pcm: np.ndarray, rate: int) -> np.ndarray:
     rs = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     parts = [f.to_ndarray().reshape(-1) for f in rs.resample(frame)]
     parts += [f.to_ndarray().reshape(-1) for f in rs.resample(None)]
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    return np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
 
 
 @contextlib.contextmanager
@@ -110,7 +110,7 @@ def _decode(path: str) -> np.ndarray:
         for frame in container.decode(stream):
             parts += [f.to_ndarray().mean(axis=0) for f in rs.resample(frame)]
         parts += [f.to_ndarray().mean(axis=0) for f in rs.resample(None)]
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    return np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
 
 
 def load_audio(source: Any, *, max_seconds: float = 7200) -> np.ndarray:

@@ -4,8 +4,8 @@ flags regressions beyond noise (exit code 1 when there is one).
 
 Examples::
 
-    dhsdk bench                       # ~5 min on 2 cores: every stage, warp/lite/full, 1,2,4,9 streams
-    dhsdk bench --quick               # ~1 min
+    dhsdk bench                       # every stage, warp/lite/full, streams 1,2,4,9 and on until a count fails
+    dhsdk bench --quick               # shorter cases, every mouth
     dhsdk bench --mouth lite --streams 1,2,4 --size 1080x1920 --out results/
     dhsdk bench compare results/old.json results/new.json
 """
@@ -53,14 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     parser.add_argument("--avatar", default=None, metavar="DIR", help="avatar directory (default: the bundled one)")
     parser.add_argument("--streams", type=_counts, default=None, metavar="N,N,...",
-                        help="concurrent-stream counts to try (default 1,2,4,9; --quick 1,2)")
+                        help="concurrent-stream counts to try first (default 1,2,4,9; --quick 1,2); the "
+                             "sweep then goes on doubling until a count fails")
+    parser.add_argument("--max-streams", type=int, default=256, metavar="N",
+                        help="the most concurrent streams the sweep tries (default 256)")
     parser.add_argument("--mouth", type=_mouths, default=_MOUTHS, metavar="warp|lite|full",
-                        help="mouth model(s), comma-separated (default: all three; --quick: lite)")
+                        help="mouth model(s), comma-separated (default: all three)")
     parser.add_argument("--size", type=_size, default=(720, 1280), metavar="WxH", help="output frame size")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="seconds of speech per end-to-end case (default 10, --quick 3)")
     parser.add_argument("--out", default="results", metavar="DIR", help="output directory (default results/)")
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute run (fewer rounds, sizes, counts)")
+    parser.add_argument("--quick", action="store_true", help="a shorter run (fewer rounds and sizes, 3 s cases)")
     parser.add_argument("--no-e2e", action="store_true", help="stage micro-benchmarks only")
     sub = parser.add_subparsers(dest="action", metavar="compare")
     cmp = sub.add_parser("compare", help="compare two result files; exit 1 on a regression beyond noise")
@@ -78,10 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration < 1.0:
         raise InputError(f"--duration {args.duration}: give at least 1 second of speech per case")
-    mouths = args.mouth if args.mouth != _MOUTHS or not args.quick else ("lite",)
+    if args.max_streams < 1:
+        raise InputError(f"--max-streams {args.max_streams}: give at least 1")
     streams = args.streams if args.streams is not None else ([1, 2] if args.quick else [1, 2, 4, 9])
-    config = Config(device=args.device, avatar=args.avatar, streams=streams, mouths=mouths, size=args.size,
-                    duration=args.duration, quick=args.quick, end_to_end=not args.no_e2e)
+    config = Config(device=args.device, avatar=args.avatar, streams=streams, mouths=args.mouth, size=args.size,
+                    duration=args.duration, quick=args.quick, end_to_end=not args.no_e2e,
+                    max_streams=args.max_streams)
     doc = run_bench(config)
     paths = write_outputs(doc, args.out)
     print(summary_table(doc))

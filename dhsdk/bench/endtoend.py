@@ -2,7 +2,7 @@
 latency, single-stream capacity, and the most concurrent streams held at 25 and 30 fps.
 
 The avatar is the bundled one (``Avatar.default()``) or a directory (``--avatar DIR``), its
-frames fitted to the requested output size. The UNet mouth models are the
+base frames fitted once to the requested output size (every case renders natively at it). The UNet mouth models are the
 random-weight exports of :func:`dhsdk.bench.mouth.export_unet` (speed does not depend on the
 weights), so every avatar can be timed with every model.
 """
@@ -11,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from dhsdk.bench import live
 from dhsdk.bench.stages import Context
 from dhsdk.bench.timing import peak_rss_mb
+
+MAX_STREAMS = 256     # the stream sweep stops doubling here
+REFINE_STEPS = 3      # bisections between the last count held and the first failed
 
 
 @dataclass
@@ -59,18 +64,21 @@ def load_avatar(path: str | None) -> tuple[Any, dict[str, Any]]:
     return avatar, {"kind": "bundled" if path is None else "directory", "path": str(avatar.path)}
 
 
-def lipsync_factory(ctx: Context, avatar: Any, mouth: str) -> Callable[[], Any]:
+def lipsync_factory(ctx: Context, avatar: Any, mouth: str, size: tuple[int, int] | None = None
+                    ) -> Callable[[], Any]:
     """A function that builds a fresh LipSync of ``avatar`` with ``mouth`` (``warp``, or a
-    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``)."""
+    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``), rendering natively at
+    ``size`` (``ctx.size`` when None: the avatar's base frames fitted to it once each)."""
     from dhsdk.pipeline.lipsync import LipSync
 
+    size = tuple(size or ctx.size)
     if mouth == "warp":
-        return lambda: LipSync(avatar, mouth="warp", device=ctx.device)
+        return lambda: LipSync(avatar, mouth="warp", device=ctx.device, size=size)
     from dhsdk.bench.mouth import export_unet
 
     path, _, _ = export_unet(mouth, ctx.workdir)
     wrapped = _WithMouthModel(avatar, str(path.resolve()))
-    return lambda: LipSync(wrapped, mouth="unet", device=ctx.device)
+    return lambda: LipSync(wrapped, mouth="unet", device=ctx.device, size=size)
 
 
 def offline(make: Callable[[], Any], ctx: Context, seconds: float) -> dict[str, Any]:
@@ -82,35 +90,51 @@ def offline(make: Callable[[], Any], ctx: Context, seconds: float) -> dict[str, 
             "fps": summary.fps, "realtime_factor": summary.realtime_factor, "encoded": True}
 
 
-def sweep(make: Callable[[], Any], counts: list[int], seconds: float) -> dict[str, Any]:
-    """Most streams holding 30 then 25 fps (< 1 % late or repeated frames), over ``counts``.
+def sweep(make: Callable[[], Any], counts: list[int], seconds: float, max_streams: int = MAX_STREAMS) -> dict[str, Any]:
+    """Most streams holding 30 then 25 fps (< 1 % late or repeated frames).
 
-    Counts are tried in increasing order and each rate stops at its first failure; a count held
-    at 30 fps is taken as held at 25 (less work per second), so 25 fps starts above it.
+    The counts are tried in increasing order; when every one holds, the sweep goes on doubling
+    (up to ``max_streams``) until a count fails, then halves the gap between the last count held
+    and the first failed, at most :data:`REFINE_STEPS` times, while it is wider than an eighth of
+    the count held. A count held at 30 fps is taken as held at 25 (less work per second), so
+    25 fps starts above it.
 
     Returns:
         ``{"30": {...}, "25": {...}}`` each with ``held`` (0 when even the smallest count
-        fails), ``at_least`` (every count tried was held) and the ``runs``.
+        fails), ``first_failed`` (None when none failed), ``at_least`` (no count failed up to
+        ``max_streams``: the true number may be higher) and the ``runs`` by stream count.
     """
     out: dict[str, Any] = {}
     start_after = 0
     for fps in (30.0, 25.0):
-        runs, held, failed = [], start_after, False
-        for n in sorted(set(counts)):
-            if n <= start_after:
-                continue
-            row = live.case_concurrent(make, n, seconds, fps=fps)
-            runs.append(row)
-            if not row["ok"]:
-                failed = True
+        runs: list[dict[str, Any]] = []
+        held, failed = start_after, None
+        todo = sorted(n for n in set(counts) if start_after < n <= max_streams)
+        if not todo and start_after < max_streams:  # every count held at 30 fps: go on from there
+            todo = [min(max(start_after + 1, int(np.ceil(1.2 * start_after))), max_streams)]
+        while todo:
+            n = todo.pop(0)
+            runs.append(live.case_concurrent(make, n, seconds, fps=fps))
+            if not runs[-1]["ok"]:
+                failed = n
                 break
             held = n
-        out[str(int(fps))] = {"held": held, "at_least": not failed, "runs": runs, "inferred_up_to": start_after}
+            if not todo and n < max_streams:
+                todo = [min(2 * n, max_streams)]
+        for _ in range(REFINE_STEPS):
+            if failed is None or failed - held <= max(1, held // 8):
+                break
+            n = (held + failed) // 2
+            runs.append(live.case_concurrent(make, n, seconds, fps=fps))
+            held, failed = (n, failed) if runs[-1]["ok"] else (held, n)
+        out[str(int(fps))] = {"held": held, "first_failed": failed, "at_least": failed is None,
+                              "runs": sorted(runs, key=lambda r: r["streams"]), "inferred_up_to": start_after}
         start_after = held
     return out
 
 
-def run_mouth(ctx: Context, avatar: Any, mouth: str, counts: list[int], d: Durations) -> dict[str, Any]:
+def run_mouth(ctx: Context, avatar: Any, mouth: str, counts: list[int], d: Durations,
+              max_streams: int = MAX_STREAMS) -> dict[str, Any]:
     """Every end-to-end case for one mouth model (raises ImportError when a stage is missing)."""
     make = lipsync_factory(ctx, avatar, mouth)
     result: dict[str, Any] = {"offline": offline(make, ctx, d.offline)}
@@ -118,7 +142,7 @@ def run_mouth(ctx: Context, avatar: Any, mouth: str, counts: list[int], d: Durat
     samples = {"latency_ms": lat.pop("latency_samples_ms"), "frame_ms": lat.pop("frame_samples_ms")}
     result["latency"] = lat
     result["capacity"] = live.case_capacity(make, d.capacity_frames)
-    result["streams"] = sweep(make, counts, d.concurrent) if counts else {}
+    result["streams"] = sweep(make, counts, d.concurrent, max_streams) if counts else {}
     result["peak_rss_mb"] = peak_rss_mb()
     result["samples"] = {k: [round(float(v), 3) for v in s] for k, s in samples.items()}
     return result

@@ -8,8 +8,10 @@ accepts), warms it up (:func:`warm`), and returns a flat dict:
   latency and per-frame processing time percentiles (plus the raw samples for plots);
 - :func:`case_capacity`: one unpaced stream (``realtime=False``): frames/s for one stream;
 - :func:`case_concurrent`: N real-time streams on one Scheduler at a target fps: late and
-  repeated fractions in steady state, aggregate fps; ``ok`` when every stream has < 1 % late
-  or repeated frames.
+  repeated fractions in steady state, aggregate fps, the Scheduler's per-tick host time and
+  per-batch render time, per-frame stage times (GPU times on the GPU path), frames/s per
+  stage and the process's CPU time per rendered frame (what the cores can carry on an idle
+  machine: cores x 1000 / that); ``ok`` when every stream has < 1 % late or repeated frames.
 """
 from __future__ import annotations
 
@@ -57,12 +59,15 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20
 
 
-def warm(sync: Any, frames: int = 3) -> Any:
-    """Render a few speaking frames untimed (ONNX Runtime sessions, caches, thread pools) and
-    return ``sync``: a stream's first frames must not pay for initialisation."""
-    for k in range(frames):
-        base = sync.avatar.idle_index(k)
-        sync.frame(base, sync.lips(base, np.zeros((40, 2), np.float32), 1.0))
+def warm(sync: Any, frames: int | None = None) -> Any:
+    """Render ``frames`` frames of the idle loop untimed, in batches (the whole loop when None:
+    ONNX Runtime sessions, thread pools, the frame path's per-base-frame crops) and return
+    ``sync``: a stream's first frames must not pay for initialisation."""
+    n = frames if frames is not None else getattr(sync.avatar, "num_frames", 25)
+    bases = sorted({sync.avatar.idle_index(k) for k in range(n)})
+    for i in range(0, len(bases), 16):
+        chunk = bases[i:i + 16]
+        sync.path.render(chunk, np.repeat(sync.geometry.neutral_lips[None], len(chunk), 0))
     return sync
 
 
@@ -107,30 +112,55 @@ def case_capacity(make: Callable[[], Any], frames: int, fps: float | None = None
 
 def case_concurrent(make: Callable[[], Any], n: int, seconds: float, fps: float | None = None,
                     settle: float = 0.5) -> dict[str, Any]:
-    """``n`` real-time streams on one Scheduler at ``fps`` (the avatar's when None).
+    """``n`` real-time streams of one avatar on one Scheduler at ``fps`` (the avatar's when None).
 
-    Late and repeated frames are counted in steady state: from ``settle`` seconds after the
-    speech starts (stream start-up is the latency case's business) to the end of the speech.
+    The streams share one LipSync (one frame path: the Scheduler renders their frames in one
+    batch per tick); each owns its render state. Late and repeated frames are counted in
+    steady state: from ``settle`` seconds after the speech starts (stream start-up is the
+    latency case's business) to the end of the speech.
     """
     from dhsdk.pipeline.scheduler import Scheduler
 
-    syncs = [warm(make()) for _ in range(n)]
+    sync = warm(make())
     stop = threading.Event()
     pcm = speech(seconds)
     with Scheduler(fps=fps) as sched:
-        streams = [sched.add(s, pull=False, fps=fps) for s in syncs]
+        streams = [sched.add(sync, pull=False, fps=fps, seed=i) for i in range(n)]
         feeders = [feed(s, pcm, stop) for s in streams]
         time.sleep(min(settle, seconds / 4))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_s()
         before = [(s.metrics.frames, s.metrics.late, s.metrics.repeated) for s in streams]
+        for q in (sched.tick_ms, sched.batch_ms, *sync.stage_ms.values()):
+            q.clear()
         for f in feeders:
             f.join()
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
         after = [(s.metrics.frames, s.metrics.late, s.metrics.repeated) for s in streams]
+        ticks, batches = list(sched.tick_ms), list(sched.batch_ms)
+        stage = {k: float(np.median(v)) for k, v in sync.stage_ms.items() if len(v)}
         stop.set()
     frames, late, repeated = (np.array([a[i] - b[i] for a, b in zip(after, before)]) for i in range(3))
     frac = np.maximum(late, repeated) / np.maximum(frames, 1)
+    sizes, render = (np.array([b[i] for b in batches] or [np.nan], np.float64) for i in (0, 1))
     return {"case": "concurrent", "streams": n, "fps": streams[0].fps, "frames": int(frames.sum()),
             "late_frac_max": float(frac.max()), "late_frac_mean": float(frac.mean()),
             "rendered_fps": float((frames - repeated).sum() / elapsed), "ok": bool(frac.max() < LATE_LIMIT),
-            "latency_p95_ms_max": max(s.metrics.summary()["latency_p95_ms"] for s in streams)}
+            "latency_p95_ms_max": max(s.metrics.summary()["latency_p95_ms"] for s in streams),
+            "tick_host_ms_p50": _pct(ticks, 50), "tick_host_ms_p95": _pct(ticks, 95),
+            "batch_frames_mean": float(np.nanmean(sizes)) if np.isfinite(sizes).any() else float("nan"),
+            "batch_render_ms_p50": _pct(render, 50), "batch_render_ms_p95": _pct(render, 95),
+            "stage_ms": stage, "stage_fps": {k: 1e3 / v for k, v in stage.items() if v > 0},
+            "cpu_ms_per_frame": cpu * 1e3 / max(1, int((frames - repeated).sum())),
+            "gpu_ms_per_frame": sum(stage.values()) if sync.device == "cuda" and stage else None}
+
+
+def _cpu_s() -> float:
+    """CPU seconds this process has used (all threads, user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _pct(values: Any, q: float) -> float:
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    return float(np.percentile(v, q)) if len(v) else float("nan")

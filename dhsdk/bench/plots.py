@@ -3,7 +3,8 @@
 - :func:`latency_cdf`: cumulative distribution of per-frame processing time and audio-in ->
   frame-out latency, one curve per mouth model;
 - :func:`fps_vs_streams`: aggregate rendered fps and the worst stream's late fraction against
-  the number of concurrent streams, at 25 and 30 fps targets, with the 1 % limit.
+  the number of concurrent streams (whole counts), every mouth model at the 25 and 30 fps
+  targets, with the 1 % limit.
 
 A plot with no data says so in the figure instead of being skipped, so a run always has both files.
 """
@@ -83,6 +84,8 @@ def fps_vs_streams(doc: dict[str, Any], path: str | Path) -> Path:
         _empty(ax_late, "concurrent streams")
         return _save(plt, fig, path)
     device = doc["config"]["device"]
+    counts = sorted({r["streams"] for e in doc["end_to_end"].values() for s in (e.get("streams") or {}).values()
+                     for r in s["runs"]})
     ax_fps.set(title=f"rendered fps, all streams ({device})", xlabel="concurrent streams", ylabel="frames/s")
     ax_late.axhline(100 * LATE_LIMIT, color="r", lw=0.8, ls=":", label="1 % limit")
     ax_late.set_yscale("symlog", linthresh=1.0)
@@ -90,6 +93,17 @@ def fps_vs_streams(doc: dict[str, Any], path: str | Path) -> Path:
     ax_late.set(title=f"worst stream: late or repeated frames ({device})", xlabel="concurrent streams",
                 ylabel="% of frames")
     for ax in (ax_fps, ax_late):
+        _stream_axis(ax, counts)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return _save(plt, fig, path)
+
+
+def _stream_axis(ax: Any, counts: list[int]) -> None:
+    """Stream counts are whole numbers: ticks at the counts tried, on a log2 axis when they span
+    a factor of 8 or more (a sweep doubles)."""
+    if counts[-1] >= 8 * counts[0]:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(counts)
+    ax.set_xticklabels([str(n) for n in counts])
+    ax.minorticks_off()

@@ -51,6 +51,23 @@ def stage_table(doc: dict[str, Any]) -> str:
     return out + ("\n\n" + "\n".join(notes) if notes else "")
 
 
+def sweep_table(doc: dict[str, Any]) -> str:
+    """Every concurrent-stream run: late fraction, rendered fps, the Scheduler's per-tick host
+    time, the frame path's per-batch time and batch size, per-frame stage times and latency."""
+    rows = []
+    for m, e in doc["end_to_end"].items():
+        for fps, sweep in (e.get("streams") or {}).items():
+            for r in sweep["runs"]:
+                stages = ", ".join(f"{k} {_fmt(v)}" for k, v in (r.get("stage_ms") or {}).items())
+                rows.append([m, fps, r["streams"], "yes" if r["ok"] else "no", f"{100 * r['late_frac_max']:.1f}",
+                             r["rendered_fps"], r.get("tick_host_ms_p50"), r.get("tick_host_ms_p95"),
+                             r.get("batch_frames_mean"), r.get("batch_render_ms_p50"), stages,
+                             r.get("cpu_ms_per_frame"), r.get("latency_p95_ms_max")])
+    return table(["mouth", "fps", "streams", "held", "worst late %", "rendered fps", "tick host p50 ms",
+                  "tick host p95 ms", "frames/batch", "batch p50 ms", "stage ms per frame", "CPU ms per frame",
+                  "latency p95 ms"], rows)
+
+
 def machine_line(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     gpu = ", ".join(m.get("gpu") or []) or f"none ({m.get('cuda_problem') or 'no CUDA'})"
@@ -74,5 +91,10 @@ def markdown(doc: dict[str, Any]) -> str:
         "frame p50/p99: per-frame processing (a2k + crop + mouth + composite) in a live stream; fps: one "
         "unpaced stream; streams: most real-time streams with every stream < 1 % late or repeated frames "
         "(\"N+\": every count tried held).", "",
+        "## Stream sweep", "", sweep_table(doc), "",
+        "tick host: the Scheduler's audio, a2k and per-stream work per tick; batch: one frame-path call "
+        "for the frames of every stream due in a tick; stage ms: per frame (GPU time on the GPU path); "
+        "CPU ms per frame: the process's CPU time (all threads) per rendered frame, whatever else the "
+        "machine was running.", "",
         "## Stages (medians of interleaved rounds; ratios = baseline / dhsdk)", "", stage_table(doc), "",
     ])

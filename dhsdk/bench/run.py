@@ -41,6 +41,8 @@ class Config:
         quick: the ~1 minute run.
         stages: micro-benchmark stages to run (names of :data:`dhsdk.bench.stages.STAGES`).
         end_to_end: run the end-to-end cases.
+        max_streams: the stream sweep goes on doubling past ``streams`` until a count fails,
+            up to this many.
     """
 
     device: str = "cpu"
@@ -52,6 +54,7 @@ class Config:
     quick: bool = False
     stages: tuple[str, ...] = tuple(STAGES)
     end_to_end: bool = True
+    max_streams: int = endtoend.MAX_STREAMS
 
 
 def _log(msg: str) -> None:
@@ -71,7 +74,7 @@ def run(config: Config) -> dict[str, Any]:
         "command": "dhsdk " + " ".join(sys.argv[1:]) if sys.argv and "dhsdk" in sys.argv[0] else "",
         "config": {"device": device, "avatar": config.avatar, "streams": list(config.streams),
                    "mouths": list(config.mouths), "size": list(config.size), "duration": config.duration,
-                   "quick": config.quick},
+                   "quick": config.quick, "max_streams": config.max_streams},
         "machine": machine(),
         "stages": {}, "end_to_end": {}, "samples": {},
     }
@@ -101,7 +104,8 @@ def _end_to_end(config: Config, ctx: Context, doc: dict[str, Any], avatar: Any, 
     doc["avatar"] = desc
     for m in config.mouths:
         _log(f"end to end, mouth {m} ...")
-        entry = run_stage(f"e2e/{m}", endtoend.run_mouth, ctx, avatar, m, list(config.streams), d)
+        entry = run_stage(f"e2e/{m}", endtoend.run_mouth, ctx, avatar, m, list(config.streams), d,
+                          config.max_streams)
         if entry["status"] == "ok":
             doc["samples"][m] = entry.pop("samples")
         doc["end_to_end"][m] = entry

@@ -133,6 +133,12 @@ class A2KStream:
 
     def push(self, pcm16k_chunk: np.ndarray) -> np.ndarray:
         """Add 16 kHz samples; return (k, 40, 2) deltas for the frames now complete."""
+        return self.model.infer(self.windows(pcm16k_chunk))
+
+    def windows(self, pcm16k_chunk: np.ndarray) -> np.ndarray:
+        """Add 16 kHz samples; return the (k, 80, WINDOW) model inputs of the frames now
+        complete, in frame order: :meth:`push` without the inference, so a caller can run the
+        windows of many streams through :meth:`A2K.infer` as one batch."""
         chunk = np.asarray(pcm16k_chunk, np.float32).reshape(-1)
         self._samples += len(chunk)
         self._append(self._mel.push(chunk))
@@ -141,12 +147,12 @@ class A2KStream:
         t = self._next
         while t < end and mel_centre(t, self.fps) + FUTURE < have:
             t += 1
-        return self._emit(t)
+        return self._windows(t)
 
     def flush(self) -> np.ndarray:
         """Zero-pad the future and return the remaining frames' deltas; the stream is then reset."""
         self._append(self._mel.flush())
-        out = self._emit(frame_count(self._samples, self.fps))
+        out = self.model.infer(self._windows(frame_count(self._samples, self.fps)))
         self.__init__(self.model, self.fps)
         return out
 
@@ -154,9 +160,9 @@ class A2KStream:
         if len(mel):
             self._frames = np.concatenate([self._frames, mel])
 
-    def _emit(self, end: int) -> np.ndarray:
+    def _windows(self, end: int) -> np.ndarray:
         centres = mel_centre(np.arange(self._next, end), self.fps)
-        out = self.model.infer(mel_windows(self._frames, self._first, centres))
+        out = mel_windows(self._frames, self._first, centres)
         self._next = max(end, self._next)
         keep_from = int(mel_centre(self._next, self.fps)) - PAST
         drop = max(0, keep_from - self._first)

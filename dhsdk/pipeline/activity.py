@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_BLOCK_FRAMES = 4096  # video frames of audio squared at once by frame_energy_db (~2.6 M samples at 25 fps)
+
 
 def frame_energy_db(pcm: np.ndarray, sample_rate: int, fps: float, num_frames: int) -> np.ndarray:
     """RMS level of the audio under each video frame.
@@ -25,10 +27,24 @@ def frame_energy_db(pcm: np.ndarray, sample_rate: int, fps: float, num_frames: i
     """
     edges = np.round(np.arange(num_frames + 1) * sample_rate / fps).astype(np.int64)
     edges = np.clip(edges, 0, len(pcm))
-    sq = np.concatenate([[0.0], np.cumsum(pcm.astype(np.float64) ** 2)])
+    sums = np.empty(num_frames, np.float64)
+    for a in range(0, num_frames, _BLOCK_FRAMES):  # float64 squares of a block at a time: bounded memory
+        b = min(num_frames, a + _BLOCK_FRAMES)
+        sq = np.concatenate([[0.0], np.cumsum(pcm[edges[a]:edges[b]].astype(np.float64) ** 2)])
+        sums[a:b] = sq[edges[a + 1:b + 1] - edges[a]] - sq[edges[a:b] - edges[a]]
     counts = np.maximum(edges[1:] - edges[:-1], 1)
-    rms = np.sqrt((sq[edges[1:]] - sq[edges[:-1]]) / counts)
-    return (20.0 * np.log10(np.maximum(rms, 1e-5))).astype(np.float32)
+    return _db(np.sqrt(np.maximum(sums, 0.0) / counts)).astype(np.float32)
+
+
+def level_db(pcm: np.ndarray) -> float:
+    """RMS level of one frame's audio in dBFS (-100 for digital silence): what
+    :func:`frame_energy_db` gives for one frame, without its bookkeeping."""
+    x = np.asarray(pcm, np.float64)
+    return float(_db(np.sqrt(np.dot(x, x) / max(len(x), 1))))
+
+
+def _db(rms: np.ndarray | float) -> np.ndarray:
+    return 20.0 * np.log10(np.maximum(rms, 1e-5))
 
 
 def speech_activity(level_db: np.ndarray, fps: float, floor_db: float = -45.0, below_peak_db: float = 35.0,

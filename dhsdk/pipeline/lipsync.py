@@ -1,23 +1,24 @@
 """Offline lip-sync: speech in, lip-synced frames out (the SDK's main job).
 
-Per output frame k (DESIGN.md stages):
+:class:`LipSync` is three parts (DESIGN.md, "Real time"): the a2k runner (speech -> canonical
+lip deltas), speech activity (when the mouth follows speech, with ramps in and out) and the
+avatar's :class:`~dhsdk.render.path.FramePath` (the render stage). Per output frame k:
 
 1. idle loop: base frame ``i = avatar.idle_index(k)``;
 2. a2k: canonical lip deltas for frame k from the mel window around it;
-3. target lips = blend(base frame's own lips, avatar neutral + gain * delta; activity w_k),
-   mapped into the S x S mouth crop (the canonical -> crop map is fixed per avatar);
-4. crop kernel: the base frame's mouth crop through the crop -> frame affine;
-5. mouth stage: warp renderer or inpainting UNet re-renders the lower face;
-6. composite kernel: the crop is blended back into a copy of the base frame.
+3. target lips: the resting mouth (neutral lips with natural micro-motion) blended towards
+   ``neutral + gain * delta`` by the activity weight w_k (:class:`~dhsdk.render.state.MouthState`);
+4. the frame path re-renders base frame i's mouth to the target: crop, mouth stage, composite.
 
-Frames with no speech activity (w = 0) skip 4-6: the idle loop plays the footage untouched.
-Runners are created once per :class:`LipSync` and reused for every call; ``stage_ms`` keeps the
-recent per-frame times of each stage (``copy`` = reading and copying the base frame).
+Every frame's mouth is rendered, in speech and in silence alike: the footage's own lip motion
+never reaches the output. Audio goes through in chunks of :data:`CHUNK_S` seconds and frames
+through the frame path in batches of :data:`BATCH`, so an hour of speech renders in bounded
+memory. Runners are created once per :class:`LipSync` and reused for every call; ``stage_ms``
+keeps the recent per-frame times of each render stage (``copy`` = copying the base frame).
 """
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -26,15 +27,16 @@ import numpy as np
 
 from dhsdk.errors import InputError
 from dhsdk.frames import VideoFrame
-from dhsdk.geometry import apply_affine, invert_affine
+from dhsdk.geometry import compose_affine, mouth_opening
 from dhsdk.pipeline.activity import frame_energy_db, speech_activity
 
 if TYPE_CHECKING:
     from dhsdk.pipeline.fit import CoverFit
+    from dhsdk.render.state import MouthState
 
 SAMPLE_RATE = 16000
-STAGES = ("copy", "crop", "mouth", "composite")   # per-frame stages timed in LipSync.stage_ms
-STAGE_WINDOW = 4096                                # recent samples kept per stage
+CHUNK_S = 10.0   # seconds of speech through a2k at a time in an offline render
+BATCH = 8        # frames per frame-path call in an offline render (spread over the CPU cores)
 
 
 @dataclass
@@ -71,75 +73,65 @@ class RenderSummary:
                 f"{self.realtime_factor:.2f}x real time{silent}")
 
 
-def make_renderer(avatar: Any, mouth: str = "auto", crop_size: int = 256) -> Any:
-    """The mouth renderer for ``avatar``.
-
-    Args:
-        mouth: ``"warp"`` (weights-free), ``"unet"`` (the avatar's trained model), or
-            ``"auto"`` (the model the avatar's manifest names).
-        crop_size: S for the warp renderer (the UNet's size is fixed by its model).
-    """
-    choice = avatar.mouth_model if mouth == "auto" else mouth
-    if choice == "warp":
-        from dhsdk.render.warp import WarpRenderer
-
-        return WarpRenderer.from_avatar(avatar, size=crop_size)
-    if choice == "unet":
-        if avatar.mouth_model == "warp":
-            raise InputError(f"avatar {avatar.path} has no trained mouth model: train one with "
-                             f"'dhsdk train mouth --avatar {avatar.path}' or use --mouth warp")
-        choice = avatar.mouth_model
-    from dhsdk.render.unet import UNetRenderer
-
-    return UNetRenderer.from_avatar(avatar, mouth_model_path(avatar, choice))
-
-
-def mouth_model_path(avatar: Any, model: str) -> Path:
-    """A mouth model's path (a manifest's ``mouth_model``: relative to the avatar's bundle)."""
-    path = Path(model)
-    return path if path.is_absolute() else Path(avatar.path) / path
-
-
 class LipSync:
     """One avatar with its runners, ready to turn speech into frames.
 
     Args:
         avatar: a loaded :class:`dhsdk.avatar.Avatar`.
-        mouth: ``"auto" | "warp" | "unet"`` (see :func:`make_renderer`).
+        mouth: ``"auto" | "warp" | "unet"`` (see :func:`dhsdk.render.path.make_renderer`).
         device: ``"auto" | "cpu" | "cuda"``; chosen once, with the frame path: on ``"cuda"``
-            frames render on the GPU (:mod:`dhsdk.pipeline.device_path`); ``"auto"`` stays on
+            frames render on the GPU (:mod:`dhsdk.render.device_path`); ``"auto"`` stays on
             the CPU where a piece of the GPU path is missing.
         crop_size: mouth crop side in pixels for the warp renderer.
         openness_gain: scales the predicted lip motion (1 = as predicted).
         a2k_path: an a2k ONNX model; when None, the one the avatar's manifest names as
             ``a2k_model`` (``dhsdk train a2k-adapt --avatar``), else the shipped default.
+        smoothing: temporal smoothing of the target lips in [0, 1] (0 = off), per stream and
+            per render (:class:`~dhsdk.render.smoothing.LipControls`).
+        size: (width, height) to render at natively: the avatar's base frames are fitted to it
+            once each (:class:`~dhsdk.pipeline.fit.FittedAvatar`), so streams pay no resize
+            per frame; the avatar's own size when None.
+
+    Attributes:
+        path: the :class:`~dhsdk.render.path.FramePath` (shared by every stream of this LipSync).
+        device: where frames render (``"cpu"`` or ``"cuda"``).
     """
 
     def __init__(self, avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int = 256,
-                 openness_gain: float = 1.0, a2k_path: str | None = None):
+                 openness_gain: float = 1.0, a2k_path: str | None = None, smoothing: float = 0.0,
+                 size: tuple[int, int] | None = None):
         from dhsdk.device import resolve_device
         from dhsdk.models.a2k_runner import A2K
+        from dhsdk.render.path import make_frame_path
+        from dhsdk.render.smoothing import LipControls
 
+        LipControls(smoothing, openness_gain)  # the same checks, with the same messages, now
+        if size is not None and tuple(size) != (avatar.width, avatar.height):
+            from dhsdk.pipeline.fit import FittedAvatar
+
+            avatar = FittedAvatar(avatar, size)
         self.avatar = avatar
-        self.device = resolve_device(device)
         self.openness_gain = float(openness_gain)
+        self.smoothing = float(smoothing)
         adapted = getattr(avatar, "manifest", {}).get("a2k_model")  # bundle-relative (synthetic avatars: none)
-        self.a2k = A2K.load(a2k_path or (Path(avatar.path) / adapted if adapted else None), device=self.device)
-        self.renderer = make_renderer(avatar, mouth, crop_size)
-        size = self.renderer.crop_size
-        self.crop_size = size
-        self._crop_affine = np.asarray(avatar.crop_affine(size), np.float32)
-        self._mask = np.ascontiguousarray(avatar.mouth_mask(size), np.float32)
-        self._to_crop = np.asarray(avatar.canonical_to_crop(size), np.float64)
-        # Each base frame's own lips, in the canonical frame (the idle mouth).
-        self._idle_canonical = np.stack([apply_affine(m, lips) for m, lips in
-                                         zip(avatar.to_canonical, avatar.lips)]).astype(np.float32)
-        self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
+        self.a2k = A2K.load(a2k_path or (Path(avatar.path) / adapted if adapted else None),
+                            device=resolve_device(device))
         if hasattr(avatar, "preload"):
             avatar.preload()  # decode the idle loop's base frames in the background meanwhile
-        from dhsdk.pipeline.device_path import frame_path  # the per-frame path, chosen once
+        self.path = make_frame_path(avatar, mouth, device, crop_size)
+        self.device = self.path.device
+        self.geometry = self.path.geometry
+        self.renderer = self.path.renderer
+        self.crop_size = self.geometry.crop_size
+        self.stage_ms = self.path.stage_ms
 
-        self.device, self._frame = frame_path(self, device)
+    def mouth_state(self, fps: float | None = None, seed: int = 0) -> "MouthState":
+        """A new per-stream render state (lip smoothing, resting micro-motion) for frames at
+        ``fps`` (the avatar's when None): each stream or render owns one."""
+        from dhsdk.render.state import MouthState
+
+        return MouthState(self.geometry.neutral_lips, float(fps or self.avatar.fps), self.openness_gain,
+                          self.smoothing, seed=seed)
 
     # ---- audio ----------------------------------------------------------------------
     @staticmethod
@@ -173,11 +165,8 @@ class LipSync:
         pcm = self._speech(audio, text, voice)
         fps = float(fps or self.avatar.fps)
         total = max(1, int(round(len(pcm) / SAMPLE_RATE * fps)))
-        deltas = self.a2k.predict(pcm, fps)[:total]
-        if len(deltas) < total:
-            deltas = np.concatenate([deltas, np.zeros((total - len(deltas), *deltas.shape[1:]), np.float32)])
-        weights = speech_activity(frame_energy_db(pcm, SAMPLE_RATE, fps, total), fps)
-        return _Plan(pcm, fps, total, deltas, weights)
+        levels = frame_energy_db(pcm, SAMPLE_RATE, fps, total)
+        return _Plan(pcm, fps, total, levels, speech_activity(levels, fps))
 
     # ---- frames ---------------------------------------------------------------------
     def speak(self, audio: Any = None, *, text: str | None = None, voice: str | None = None,
@@ -197,96 +186,90 @@ class LipSync:
         """
         return self._frames(self._plan(audio, text, voice, fps), size)
 
-    def lips(self, base_index: int, delta: np.ndarray, weight: float) -> np.ndarray | None:
-        """Target lips for one frame, in the canonical frame.
+    def target_lips(self, delta: np.ndarray, weight: float, k: int = 0) -> np.ndarray:
+        """Target lips of output frame ``k`` with no smoothing (a stream's or render's own
+        :meth:`mouth_state` also smooths them over time).
 
         Args:
-            base_index: the avatar base frame the output frame starts from.
             delta: (40, 2) a2k lip deltas from the neutral mouth.
-            weight: speech activity in [0, 1]: the lips blend from the base frame's own
-                (0) to the speech-driven ``neutral + gain * delta`` (1).
+            weight: speech activity in [0, 1]: from the resting mouth (0) to the speech-driven
+                ``neutral + gain * delta`` (1).
+            k: output frame index (the resting mouth's micro-motion moves with it).
 
         Returns:
-            (40, 2) float32, or None when weight is 0 (the base frame plays untouched).
+            (40, 2) float32, canonical units.
         """
-        if weight <= 0.0:
-            return None
-        idle = self._idle_canonical[base_index]
-        driven = np.asarray(self.avatar.neutral_lips, np.float32) + self.openness_gain * np.asarray(delta, np.float32)
-        return idle + float(min(weight, 1.0)) * (driven - idle)
+        from dhsdk.render.state import blend_lips
 
-    def _opening(self, plan: "_Plan", k: int) -> float:
-        """Rendered mouth opening of output frame k (canonical units)."""
-        from dhsdk.geometry import mouth_opening
-
-        base = self.avatar.idle_index(k)
-        lips = self.lips(base, plan.deltas[k], float(plan.weights[k]))
-        return float(mouth_opening(self._idle_canonical[base] if lips is None else lips))
+        rest = self.mouth_state(self.avatar.fps).rest(k)
+        return blend_lips(rest, self.geometry.neutral_lips, delta, weight, self.openness_gain)
 
     def fit(self, size: tuple[int, int] | None) -> "CoverFit | None":
         """The output resizer for ``size`` (width, height): scale to cover, crop around the face;
         None when ``size`` is None or the avatar's own."""
-        from dhsdk.pipeline.fit import CoverFit
+        from dhsdk.pipeline.fit import cover_fit
 
         if size is None or tuple(size) == (self.avatar.width, self.avatar.height):
             return None
-        face = np.asarray(self.avatar.lips, np.float64)[:, :20].reshape(-1, 2).mean(0)
-        eyes = apply_affine(invert_affine(self.avatar.to_canonical[0]), [0.0, 0.0])
-        return CoverFit((self.avatar.width, self.avatar.height), size, tuple((face + eyes) / 2))
+        return cover_fit(self.avatar, size)
 
-    def _frames(self, plan: "_Plan", size: tuple[int, int] | None) -> Iterator[VideoFrame]:
-        edges = np.round(np.arange(plan.total + 1) * SAMPLE_RATE / plan.fps).astype(np.int64)
+    def _deltas(self, plan: "_Plan") -> Iterator[np.ndarray]:
+        """The plan's a2k deltas, (k, 40, 2) at a time, :data:`CHUNK_S` seconds of audio per
+        chunk, ``plan.total`` frames in all (the same values as ``a2k.predict`` on the whole)."""
+        stream = self.a2k.stream(plan.fps)
+        step, done = int(CHUNK_S * SAMPLE_RATE), 0
+        for a in range(0, len(plan.pcm), step):
+            out = stream.push(plan.pcm[a:a + step])[:plan.total - done]
+            done += len(out)
+            yield out
+        out = stream.flush()[:plan.total - done]
+        done += len(out)
+        yield out
+        if done < plan.total:
+            yield np.zeros((plan.total - done, 40, 2), np.float32)
+
+    def _targets(self, plan: "_Plan", opening: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """(k, (40, 2) target lips) of every output frame, in order; ``opening[k]`` records the
+        target's mouth opening."""
+        state, k = self.mouth_state(plan.fps), 0
+        for deltas in self._deltas(plan):
+            for delta in deltas:
+                lips = state(k, delta, float(plan.weights[k]))
+                if opening is not None:
+                    opening[k] = mouth_opening(lips)
+                yield k, lips
+                k += 1
+
+    def _frames(self, plan: "_Plan", size: tuple[int, int] | None,
+                opening: np.ndarray | None = None) -> Iterator[VideoFrame]:
         fit = self.fit(size)
-        for k in range(plan.total):
-            base = self.avatar.idle_index(k)
-            w = float(plan.weights[k])
-            image = self.frame(base, self.lips(base, plan.deltas[k], w))
-            if fit is not None:
-                image = fit(image)
-            seg = plan.pcm[edges[k]:edges[k + 1]]
-            seg = np.pad(seg, (0, edges[k + 1] - edges[k] - len(seg)))
-            yield VideoFrame(image=image, audio=seg, sample_rate=SAMPLE_RATE, pts=k / plan.fps, index=k,
-                             speaking=w > 0)
+        targets = self._targets(plan, opening)
+        while True:
+            batch = [t for _, t in zip(range(BATCH), targets)]
+            if not batch:
+                return
+            bases = [self.avatar.idle_index(k) for k, _ in batch]
+            images = self.path.render(bases, np.stack([lips for _, lips in batch]))
+            for (k, _), image in zip(batch, images):
+                a, b = (int(round(j * SAMPLE_RATE / plan.fps)) for j in (k, k + 1))
+                seg = plan.pcm[a:b]
+                seg = np.pad(seg, (0, b - a - len(seg)))
+                yield VideoFrame(image=image if fit is None else fit(image), audio=seg, sample_rate=SAMPLE_RATE,
+                                 pts=k / plan.fps, index=k, speaking=bool(plan.weights[k] > 0))
 
-    def frame(self, base_index: int, lips: np.ndarray | None) -> np.ndarray:
+    def frame(self, base_index: int, lips: np.ndarray | None = None) -> np.ndarray:
         """Render one output frame.
 
         Args:
             base_index: avatar base frame to start from.
-            lips: (40, 2) target lips in the canonical frame; None returns the base frame
-                untouched (idle).
+            lips: (40, 2) target lips in the canonical frame; None: the avatar's neutral
+                closed mouth.
 
         Returns:
             (H, W, 3) uint8 RGB (a new array).
         """
-        return self._frame(base_index, lips)
-
-    def _crop_lips(self, base_index: int, lips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(40, 2) float32 crop-pixel lips of base frame ``base_index`` and of the target ``lips``."""
-        src = apply_affine(self._to_crop, self._idle_canonical[base_index]).astype(np.float32)
-        return src, apply_affine(self._to_crop, lips).astype(np.float32)
-
-    def _host_frame(self, base_index: int, lips: np.ndarray | None) -> np.ndarray:
-        """:meth:`frame` on the CPU (the host :data:`~dhsdk.pipeline.device_path.FramePath`)."""
-        from dhsdk import kernels
-
-        t0 = time.perf_counter()
-        image = np.array(self.avatar.frame(base_index), copy=True)
-        t1 = time.perf_counter()
-        self.stage_ms["copy"].append((t1 - t0) * 1e3)
-        if lips is None:
-            return image
-        affine = self._crop_affine[base_index]
-        crop = kernels.crop(image, affine[None], self.crop_size)[0]
-        src, dst = self._crop_lips(base_index, lips)
-        t2 = time.perf_counter()
-        mouth = self.renderer.render(crop, src, dst)
-        t3 = time.perf_counter()
-        kernels.composite(image, mouth, affine, mask=self._mask)
-        t4 = time.perf_counter()
-        for name, dt in (("crop", t2 - t1), ("mouth", t3 - t2), ("composite", t4 - t3)):
-            self.stage_ms[name].append(dt * 1e3)
-        return image
+        target = self.geometry.neutral_lips if lips is None else lips
+        return self.path.render([base_index], np.asarray(target, np.float32)[None])[0]
 
     # ---- files ----------------------------------------------------------------------
     def render(self, audio: Any = None, out: str | Path = "out.mp4", *, text: str | None = None,
@@ -307,10 +290,11 @@ class LipSync:
         out = Path(out)
         plan = self._plan(audio, text, voice, fps)
         picks = set(_sheet_indices(plan.weights)) if contact else set()
-        thumbs: list[tuple[np.ndarray, str]] = []
+        opening = np.zeros(plan.total, np.float32)
+        thumbs: list[tuple[np.ndarray, int]] = []
         count = speech = 0
         with FileSink(out) as sink:
-            for f in progress(self._frames(plan, size), total=plan.total, desc="render", unit="frame",
+            for f in progress(self._frames(plan, size, opening), total=plan.total, desc="render", unit="frame",
                               enabled=show_progress):
                 sink.write(f)
                 count += 1
@@ -319,27 +303,24 @@ class LipSync:
                     thumbs.append((f.image, f.index))
         summary = RenderSummary(out, count, len(plan.pcm) / SAMPLE_RATE, time.perf_counter() - start, speech)
         if contact:
-            self._contact_sheet(contact, plan, thumbs, size, title=str(summary))
+            self._contact_sheet(contact, plan, opening, thumbs, size, title=str(summary))
         return summary
 
-    def _contact_sheet(self, path: str | Path, plan: "_Plan", thumbs: list[tuple[np.ndarray, int]],
-                       size: tuple[int, int] | None, title: str) -> None:
+    def _contact_sheet(self, path: str | Path, plan: "_Plan", opening: np.ndarray,
+                       thumbs: list[tuple[np.ndarray, int]], size: tuple[int, int] | None, title: str) -> None:
         from dhsdk.pipeline.contact import face_box, save_contact_sheet
 
-        opening = np.array([self._opening(plan, k) for k in range(plan.total)])
         times = np.arange(plan.total) / plan.fps
         shown = []
         fit = self.fit(size)
         for image, k in thumbs:
             base = self.avatar.idle_index(k)
-            affine = self._crop_affine[base].astype(np.float64)
+            affine = self.geometry.crop_affine[base].astype(np.float64)
             if fit is not None:
-                s = fit.size[0] / fit.window[2]
-                affine = np.hstack([s * affine[:, :2], fit.point(affine[:, 2])[:, None]])
+                affine = compose_affine(fit.affine, affine)
             x0, y0, x1, y1 = face_box(affine, self.crop_size, image.shape)
             shown.append((image[y0:y1, x0:x1], f"{times[k]:.2f} s  open {opening[k]:.2f}"))
-        save_contact_sheet(path, shown, times, frame_energy_db(plan.pcm, SAMPLE_RATE, plan.fps, plan.total),
-                           opening, [times[k] for _, k in thumbs], title=title)
+        save_contact_sheet(path, shown, times, plan.levels, opening, [times[k] for _, k in thumbs], title=title)
 
 
 def _sheet_indices(weights: np.ndarray, count: int = 12) -> list[int]:
@@ -355,10 +336,10 @@ def _sheet_indices(weights: np.ndarray, count: int = 12) -> list[int]:
 
 @dataclass
 class _Plan:
-    """An utterance prepared for rendering: PCM, frame count, a2k deltas, activity."""
+    """An utterance prepared for rendering: PCM, frame count, levels and activity per frame."""
 
     pcm: np.ndarray       # (n,) float32 16 kHz
     fps: float
     total: int            # T video frames
-    deltas: np.ndarray    # (T, 40, 2) float32 canonical lip deltas
+    levels: np.ndarray    # (T,) float32 dBFS per frame
     weights: np.ndarray   # (T,) float32 speech activity

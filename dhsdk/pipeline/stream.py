@@ -4,8 +4,17 @@ One master clock, the output audio sample clock: frame k plays samples
 ``[round(k*sr/fps), round((k+1)*sr/fps))`` and has ``pts = k / fps``, so lips and sound are in
 sync by construction and cannot drift however long the stream runs. Audio goes into a bounded
 :class:`~dhsdk.pipeline.jitter.JitterBuffer`; a *committed timeline* reads it one frame at a time
-ahead of playback by the a2k look-ahead, so the a2k stream always has its future context. With
-no speech the avatar plays its idle loop; :class:`StreamingActivity` ramps into and out of speech.
+ahead of playback by the a2k look-ahead, so the a2k stream always has its future context. Every
+frame's mouth is rendered: with no speech the avatar's resting mouth, and
+:class:`StreamingActivity` ramps into and out of speech. The stream owns its render state (lip
+smoothing, resting micro-motion: a :class:`~dhsdk.render.state.MouthState`); the frame path is
+its LipSync's, shared with every other stream of that LipSync.
+
+A frame is made in three steps, so that a :class:`~dhsdk.pipeline.scheduler.Scheduler` can run
+each step once for the frames of many streams: :meth:`Stream.collect` (commit audio, return the
+a2k windows still to infer), :meth:`Stream.job` (take the inferred deltas, return the frame's
+:class:`FrameJob`: base frame and target lips), :meth:`Stream.finish` (emit the rendered
+image). :meth:`Stream.tick` runs the three for one frame of this stream alone.
 
 In real time (``realtime=True``) frames are paced by the wall clock; a stream that falls behind
 repeats the previous image (video only: every frame still carries its audio) until it catches
@@ -23,7 +32,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from dhsdk.frames import VideoFrame
-from dhsdk.pipeline.activity import frame_energy_db
+from dhsdk.pipeline.activity import level_db
 from dhsdk.pipeline.jitter import JitterBuffer
 from dhsdk.pipeline.live_activity import StreamingActivity
 
@@ -39,11 +48,12 @@ class StreamMetrics:
         frames: frames emitted.
         late: frames emitted more than one frame period after their due time.
         repeated: frames whose image repeated the previous one because the stream was behind.
-        dropped: frames dropped because the pull consumer did not keep up (real time only).
+        dropped: frames dropped because the pull consumer or a queued ``on_frame`` did not keep
+            up (real time only).
         skipped_silence: silent frames of input dropped by drift correction.
         underruns: reads that found the jitter buffer dry mid-speech (padded with silence).
-        stage_ms: stage -> recent durations in ms (``a2k``, ``render`` = crop+mouth+composite,
-            ``total``).
+        stage_ms: stage -> recent durations in ms (``a2k``, ``render`` = the frame path's call
+            that rendered the frame, ``total``).
         latency_ms: recent audio-in -> frame-out latencies in ms.
     """
 
@@ -81,14 +91,37 @@ class _Slot:
     weight: float
 
 
+@dataclass
+class FrameJob:
+    """One frame of one stream, ready for the frame path (see :meth:`Stream.job`).
+
+    Attributes:
+        index: the frame's number in its stream.
+        base: avatar base frame to render from.
+        lips: (40, 2) float32 target lips, canonical units.
+        repeat: the previous image when the stream is behind and repeats it (nothing to
+            render), else None.
+        start: perf_counter when the frame's work began.
+    """
+
+    index: int
+    base: int
+    lips: np.ndarray
+    repeat: np.ndarray | None
+    start: float
+    slot: _Slot = field(repr=False)
+
+
 class Stream:
     """One avatar, live.
 
     Args:
         lipsync: a :class:`dhsdk.pipeline.lipsync.LipSync` (or anything with ``avatar``,
-            ``a2k``, ``lips(base, delta, w)`` and ``frame(base, lips)``).
+            ``a2k`` (``lookahead_s``, ``stream(fps)`` -> ``windows(pcm)``, ``infer(windows)``),
+            ``mouth_state(fps)`` and ``path`` (``render(bases, lips)``)).
         realtime: pace frames by the wall clock (True) or run as fast as pulled (False).
-        on_frame: called with every :class:`VideoFrame` (on the stream's thread).
+        on_frame: called with every :class:`VideoFrame` (on the stream's thread, or on a
+            delivery thread of its own with ``on_frame_queue``).
         max_buffer_s: bound on audio queued ahead of playback; pushing more raises InputError.
         fps: output frame rate; the avatar's when None.
         queue_s: seconds of frames the pull iterator buffers in real time (oldest dropped
@@ -100,17 +133,21 @@ class Stream:
         vad: gate the mouth by the Silero voice-activity model (not just by level).
         pull: keep frames for the pull iterator (default: when there is no ``on_frame``).
         start: start the stream's own thread now (a :class:`Scheduler` passes False and drives
-            :meth:`tick` itself).
+            the stream itself).
+        on_frame_queue: call ``on_frame`` on a delivery thread of the stream's own, through a
+            queue of this many frames (oldest dropped and counted when full), so a slow
+            consumer never holds up the frame clock; None calls it inline.
+        seed: phases of the resting mouth's micro-motion.
     """
 
     def __init__(self, lipsync: Any, *, realtime: bool = True, on_frame: Callable[[VideoFrame], Any] | None = None,
                  max_buffer_s: float = 30.0, fps: float | None = None, queue_s: float = 2.0, vad: bool = False,
-                 drift_s: float | None = None, pull: bool | None = None, start: bool = True):
+                 drift_s: float | None = None, pull: bool | None = None, start: bool = True,
+                 on_frame_queue: int | None = None, seed: int = 0):
         self.lipsync = lipsync
         self.avatar = lipsync.avatar
         self.fps = float(fps or self.avatar.fps)
         self.realtime = realtime
-        self.on_frame = on_frame
         self.pull = on_frame is None if pull is None else pull
         self.metrics = StreamMetrics()
         self.lookahead_frames = int(np.ceil(float(lipsync.a2k.lookahead_s) * self.fps))
@@ -119,17 +156,30 @@ class Stream:
         self._jitter = JitterBuffer(SAMPLE_RATE, frame_samples, max_buffer_s)
         self._high_water = None if drift_s is None else int(drift_s * SAMPLE_RATE)
         self._a2k = lipsync.a2k.stream(self.fps)
+        self._mouth = lipsync.mouth_state(self.fps, seed=seed)
         self._activity = StreamingActivity(self.fps, vad=vad)
         self._pending: deque[_Slot] = deque()   # committed, waiting for their a2k deltas
         self._deltas: deque[np.ndarray] = deque()  # a2k deltas not yet used, in frame order
+        self._windows = 0                         # a2k windows handed out by collect(), not yet back
         self._committed = 0                       # frames committed to the timeline
         self._next = 0                            # next frame to emit
         self._last_image: np.ndarray | None = None
+        self._started = self._collect_ms = 0.0    # when the current frame's work began; its collect time
+        self._pulled_drops = 0
         self._interrupt = threading.Event()
         self._stop = threading.Event()
         self._out: queue.Queue = queue.Queue(maxsize=max(2, int(queue_s * self.fps)) if realtime else 2)
         self._t0: float | None = None
         self._thread: threading.Thread | None = None
+        self._delivery = self._delivered = None
+        self.on_frame = on_frame
+        if on_frame is not None and on_frame_queue is not None:
+            from dhsdk.sinks.base import SinkMetrics
+            from dhsdk.sinks.worker import FrameWorker
+
+            self._delivered = SinkMetrics()
+            self._delivery = FrameWorker(on_frame, self._delivered, on_frame_queue, "dhsdk-stream-deliver")
+            self.on_frame = self._delivery.submit
         if hasattr(self.avatar, "preload"):
             self.avatar.preload(wait=True)  # a cold frame cache would make the first loop late
         if start:
@@ -186,9 +236,18 @@ class Stream:
         """Wall time (perf_counter) frame ``index`` is due, once the clock started."""
         return (self._t0 or time.perf_counter()) + index / self.fps
 
+    @property
+    def next_index(self) -> int:
+        """The number of the next frame to emit."""
+        return self._next
+
+    def start_clock(self, t0: float | None = None) -> None:
+        """Start the frame clock: frame 0 is due at perf_counter ``t0`` (now when None)."""
+        self._t0 = time.perf_counter() if t0 is None else float(t0)
+
     # ---- the frame clock --------------------------------------------------------------
     def _run(self) -> None:
-        self._t0 = time.perf_counter()
+        self.start_clock()
         while not self._stop.is_set():
             if self.realtime:
                 wait = self.due_time(self._next) - time.perf_counter()
@@ -199,24 +258,33 @@ class Stream:
     def _edges(self, k: int) -> tuple[int, int]:
         return int(round(k * SAMPLE_RATE / self.fps)), int(round((k + 1) * SAMPLE_RATE / self.fps))
 
-    def _commit_until_ready(self) -> np.ndarray:
-        """Commit frames to the timeline until frame ``_next`` has its a2k delta."""
-        t = time.perf_counter()
+    def collect(self) -> np.ndarray:
+        """Step 1 of a frame: commit audio to the timeline until the next frame's a2k window is
+        known; return the windows not yet inferred ((m, ...) float32, m >= 0). Give their deltas,
+        in order, to :meth:`job`."""
+        if self._t0 is None:
+            self.start_clock()
+        t = self._started = time.perf_counter()
+        if self._interrupt.is_set():
+            self._barge_in()
+        windows = []
         for _ in range(self.lookahead_frames + 8):
-            if self._deltas:
+            if self._deltas or self._windows + sum(len(w) for w in windows):
                 break
             a, b = self._edges(self._committed)
             audio, pushed = self._jitter.read(b - a)
-            level = float(frame_energy_db(audio, SAMPLE_RATE, self.fps, 1)[0])
+            level = level_db(audio)
             self._pending.append(_Slot(self._committed, audio, pushed, self._activity.step(level, audio)))
             self._committed += 1
-            self._deltas.extend(self._a2k.push(audio))
+            windows.append(self._a2k.windows(audio))
             # A source clock faster than ours (a mic at 16.016 kHz) slowly fills the buffer:
             # drop whole silent frames while it is over the high-water mark, never speech.
             if self._high_water is not None and self._jitter.skip_silence(b - a, self._high_water):
                 self.metrics.skipped_silence += 1
-        self.metrics.stage_ms["a2k"].append((time.perf_counter() - t) * 1e3)
-        return self._deltas.popleft()
+        out = np.concatenate(windows) if windows else np.zeros((0,), np.float32)
+        self._collect_ms = (time.perf_counter() - t) * 1e3
+        self._windows += len(out)
+        return out
 
     def _barge_in(self) -> None:
         self._interrupt.clear()
@@ -226,31 +294,51 @@ class Stream:
             slot.pushed = None
             slot.weight = min(slot.weight, self._activity.step(-100.0))
 
-    def tick(self) -> VideoFrame:
-        """Produce and emit the next frame (the stream's thread or a Scheduler calls this)."""
-        if self._t0 is None:
-            self._t0 = time.perf_counter()
-        start = time.perf_counter()
-        if self._interrupt.is_set():
-            self._barge_in()
-        delta = self._commit_until_ready()
+    def job(self, deltas: np.ndarray, a2k_ms: float = 0.0) -> FrameJob:
+        """Step 2: take the deltas of the windows :meth:`collect` returned; return the next
+        frame's job (its target lips advance this stream's render state).
+
+        Args:
+            deltas: (m, 40, 2) a2k deltas of those windows, in order.
+            a2k_ms: the inference's share of time for this stream (for ``stage_ms["a2k"]``).
+        """
+        self._windows -= len(deltas)
+        self._deltas.extend(deltas)
+        self.metrics.stage_ms["a2k"].append(self._collect_ms + a2k_ms)
+        delta = self._deltas.popleft()
         slot = self._pending.popleft()
         if self._interrupt.is_set():  # barge-in arrived while committing: this frame is silent too
             self._barge_in()
         k = slot.index
-        base = self.avatar.idle_index(k)
+        lips = self._mouth(k, delta, slot.weight)
         behind = self.realtime and time.perf_counter() > self.due_time(k) + 1.0 / self.fps
-        if behind and self._last_image is not None:
-            image = self._last_image
+        repeat = self._last_image if behind else None
+        return FrameJob(k, self.avatar.idle_index(k), lips, repeat, self._started, slot)
+
+    def finish(self, job: FrameJob, image: np.ndarray, render_ms: float | None = None) -> VideoFrame:
+        """Step 3: emit the job's frame with its rendered (or repeated) ``image``."""
+        if job.repeat is not None:
             self.metrics.repeated += 1
-        else:
-            t = time.perf_counter()
-            image = self.lipsync.frame(base, self.lipsync.lips(base, delta, slot.weight))
-            self.metrics.stage_ms["render"].append((time.perf_counter() - t) * 1e3)
-        frame = VideoFrame(image=image, audio=slot.audio, sample_rate=SAMPLE_RATE, pts=k / self.fps, index=k,
-                           speaking=slot.weight > 0)
-        self._emit(frame, slot, start)
+        elif render_ms is not None:
+            self.metrics.stage_ms["render"].append(render_ms)
+        slot = job.slot
+        frame = VideoFrame(image=image, audio=slot.audio, sample_rate=SAMPLE_RATE, pts=job.index / self.fps,
+                           index=job.index, speaking=slot.weight > 0)
+        self._emit(frame, slot, job.start)
         return frame
+
+    def tick(self) -> VideoFrame:
+        """Produce and emit the next frame of this stream alone (the stream's own thread calls
+        this; a Scheduler runs the three steps for many streams at once)."""
+        t = time.perf_counter()
+        windows = self.collect()
+        deltas = self.lipsync.a2k.infer(windows) if len(windows) else np.zeros((0, 40, 2), np.float32)
+        job = self.job(deltas, (time.perf_counter() - t) * 1e3 - self._collect_ms)
+        if job.repeat is not None:
+            return self.finish(job, job.repeat)
+        t = time.perf_counter()
+        image = self.lipsync.path.render([job.base], job.lips[None])[0]
+        return self.finish(job, image, (time.perf_counter() - t) * 1e3)
 
     def _emit(self, frame: VideoFrame, slot: _Slot, start: float) -> None:
         self._last_image = frame.image
@@ -267,27 +355,29 @@ class Stream:
         m.buffer_s = self._jitter.depth / SAMPLE_RATE
         if self.on_frame is not None:
             self.on_frame(frame)
-        if not self.pull:
-            return
-        while not self._stop.is_set():
+        while self.pull and not self._stop.is_set():
             try:
                 if self.realtime:
                     self._out.put_nowait(frame)
                 else:
                     self._out.put(frame, timeout=0.05)
-                return
+                break
             except queue.Full:
                 if self.realtime:
                     self._out.get_nowait()
-                    m.dropped += 1
+                    self._pulled_drops += 1
+        m.dropped = self._pulled_drops + (self._delivered.dropped if self._delivered is not None else 0)
 
     # ---- lifetime ---------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the clock and join the stream's thread (idempotent)."""
+        """Stop the clock, join the stream's thread and deliver what is queued for ``on_frame``
+        (idempotent)."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
         self._thread = None
+        if self._delivery is not None:
+            self._delivery.close(timeout=5.0)
 
     def __enter__(self) -> "Stream":
         return self

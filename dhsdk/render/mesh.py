@@ -140,56 +140,60 @@ class LowerFaceMesh:
 
     def limit(self, lips: np.ndarray) -> np.ndarray:
         """Pull lip points radially inside MAX_REACH of the contour (extreme targets would
-        otherwise fold the skin rings). (40, 2) -> (40, 2) float32; unchanged when inside."""
+        otherwise fold the skin rings). (..., 40, 2) -> (..., 40, 2) float32; unchanged when inside."""
         rel = np.asarray(lips, np.float64) - self.centre
-        r = np.linalg.norm(rel, axis=1)
-        reach = MAX_REACH * np.interp(np.arctan2(rel[:, 1], rel[:, 0]), self._a, self._r)
+        r = np.linalg.norm(rel, axis=-1)
+        reach = MAX_REACH * np.interp(np.arctan2(rel[..., 1], rel[..., 0]), self._a, self._r)
         if (r <= reach).all():
             return np.asarray(lips, np.float32)
         scale = np.minimum(1.0, reach / np.maximum(r, 1e-9))
-        return (self.centre + rel * scale[:, None]).astype(np.float32)
+        return (self.centre + rel * scale[..., None]).astype(np.float32)
 
     def vertices(self, lips: np.ndarray) -> np.ndarray:
-        """(100, 2) float32 vertex positions for (40, 2) crop-pixel lips."""
+        """(..., 100, 2) float32 vertex positions for (..., 40, 2) crop-pixel lips."""
         lips = np.asarray(lips, np.float64)
-        outer = lips[OUTER]
+        outer = lips[..., OUTER, :]
         span = self.contour - outer
         rings = [outer + f[:, None] * span for f in RING_FRACTIONS]
-        return np.concatenate([lips, *rings, self.contour]).astype(np.float32)
+        contour = np.broadcast_to(self.contour, outer.shape)
+        return np.concatenate([lips, *rings, contour], axis=-2).astype(np.float32)
 
 
 def inner_lut(lips: np.ndarray, size: int) -> np.ndarray:
     """Upper and lower y of the inner-lip contour in every crop column.
 
     Args:
-        lips: (40, 2) crop-pixel lips.
+        lips: (..., 40, 2) crop-pixel lips.
         size: S.
 
     Returns:
-        (S, 2) float32: per column x, the min and max y where the vertical line x crosses the
-        inner-lip polygon; beyond the mouth both equal the y of the nearer inner corner
+        (..., S, 2) float32: per column x, the min and max y where the vertical line x crosses
+        the inner-lip polygon; beyond the mouth both equal the y of the nearer inner corner
         region's extreme vertex (a closed mouth), so interpolation across columns stays sane.
     """
-    ring = np.asarray(lips, np.float64)[INNER]
-    a, b = ring, np.roll(ring, -1, axis=0)
+    ring = np.asarray(lips, np.float64)[..., INNER, :]
+    a, b = ring, np.roll(ring, -1, axis=-2)
     xs = np.arange(size, dtype=np.float64)
-    lo_x, hi_x = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
-    dx = b[:, 0] - a[:, 0]
-    t = (xs[None] - a[:, :1]) / np.where(np.abs(dx) > 1e-9, dx, 1.0)[:, None]
-    y = a[:, 1:2] + t * (b[:, 1] - a[:, 1])[:, None]
-    hit = (xs[None] >= lo_x[:, None]) & (xs[None] <= hi_x[:, None]) & (np.abs(dx) > 1e-9)[:, None]
-    up = np.where(hit, y, np.inf).min(0)
-    lo = np.where(hit, y, -np.inf).max(0)
-    left, right = ring[np.argmin(ring[:, 0])], ring[np.argmax(ring[:, 0])]
-    closed = ~hit.any(0)
-    fill = np.where(xs < 0.5 * (left[0] + right[0]), left[1], right[1])
+    ax, ay, bx, by = a[..., 0, None], a[..., 1, None], b[..., 0, None], b[..., 1, None]  # (..., 20, 1)
+    dx = bx - ax
+    flat = np.abs(dx) <= 1e-9
+    t = (xs - ax) / np.where(flat, 1.0, dx)
+    y = ay + t * (by - ay)
+    hit = (xs >= np.minimum(ax, bx)) & (xs <= np.maximum(ax, bx)) & ~flat
+    up = np.where(hit, y, np.inf).min(-2)
+    lo = np.where(hit, y, -np.inf).max(-2)
+    pick = np.stack([np.argmin(ring[..., 0], -1), np.argmax(ring[..., 0], -1)], -1)  # (..., 2) corners
+    left, right = (np.take_along_axis(ring, pick[..., j, None, None], -2)[..., 0, :] for j in (0, 1))
+    closed = ~hit.any(-2)
+    fill = np.where(xs < 0.5 * (left[..., :1] + right[..., :1]), left[..., 1:], right[..., 1:])
     up = np.where(closed, fill, up)
     lo = np.where(closed, fill, lo)
-    return np.stack([up, lo], 1).astype(np.float32)
+    return np.stack([up, lo], -1).astype(np.float32)
 
 
-def mouth_span(lips: np.ndarray) -> tuple[float, float]:
-    """(centre column, half width) of the inner mouth from its corners, px (half width >= 1)."""
+def mouth_span(lips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(centre column, half width) of the inner mouth from its corners, px (half width >= 1):
+    float64 scalars for (40, 2) lips, (...,) arrays for (..., 40, 2)."""
     lips = np.asarray(lips, np.float64)
-    left, right = lips[20 + CORNERS[0], 0], lips[20 + CORNERS[1], 0]
-    return 0.5 * (left + right), max(0.5 * abs(right - left), 1.0)
+    left, right = lips[..., 20 + CORNERS[0], 0], lips[..., 20 + CORNERS[1], 0]
+    return 0.5 * (left + right), np.maximum(0.5 * np.abs(right - left), 1.0)

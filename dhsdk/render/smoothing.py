@@ -40,14 +40,37 @@ def scale_opening(lips: np.ndarray, gain: float) -> np.ndarray:
     lips = np.asarray(lips, np.float32)
     if gain == 1.0:
         return lips
-    axis = lips[CORNERS[1]] - lips[CORNERS[0]]
-    down = np.array([-axis[1], axis[0]], np.float32) / max(float(np.hypot(*axis)), 1e-6)
+    down = _down(lips)
     gap = np.maximum((lips[_PAIRS_LOWER[_INNER_PAIRS]] - lips[_PAIRS_UPPER[_INNER_PAIRS]]) @ down, 0.0)
-    change = np.tile((gain - 1.0) * gap, 2)[:, None] * down
+    return shift_opening(lips, (gain - 1.0) * gap)
+
+
+def shift_opening(lips: np.ndarray, change: float | np.ndarray) -> np.ndarray:
+    """Open the mouth by ``change`` (close it for a negative change), shared between the lips
+    like :func:`scale_opening`: the lower lip takes 70 %, the upper 30 %, corners stay.
+
+    Args:
+        lips: (40, 2) float32 lip keypoints.
+        change: the inner-lip gap's change in the lips' units: one value, or (9,) per inner
+            column from the image-left corner.
+
+    Returns:
+        (40, 2) float32 (a new array).
+    """
+    lips = np.asarray(lips, np.float32)
+    down = _down(lips)
+    column = np.broadcast_to(np.asarray(change, np.float32), (len(_PAIRS_LOWER) // 2,))
+    step = np.tile(column, 2)[:, None] * down
     out = lips.copy()
-    out[_PAIRS_LOWER] += _LOWER_SHARE * change
-    out[_PAIRS_UPPER] -= (1.0 - _LOWER_SHARE) * change
+    out[_PAIRS_LOWER] += _LOWER_SHARE * step
+    out[_PAIRS_UPPER] -= (1.0 - _LOWER_SHARE) * step
     return out
+
+
+def _down(lips: np.ndarray) -> np.ndarray:
+    """(2,) float32 unit vector perpendicular to the corner-to-corner axis, towards the chin."""
+    axis = lips[CORNERS[1]] - lips[CORNERS[0]]
+    return np.array([-axis[1], axis[0]], np.float32) / max(float(np.hypot(*axis)), 1e-6)
 
 
 class ShapeOneEuro:

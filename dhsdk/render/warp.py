@@ -15,6 +15,7 @@ per frame as on the CPU (a few kB, uploaded by the launcher).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -133,18 +134,23 @@ class WarpRenderer(MouthRenderer):
             DeviceError: a CUDA crop where ``cuda_warp`` cannot run (says what is missing).
         """
         if not on_device(crop=crop):
-            return self._native(*self.kernel_args(crop, src_lips, dst_lips, colours))
+            return self.warp(self.source(crop, src_lips, colours), self.targets(np.asarray(dst_lips)[None]), 0)
         gpu = Launch("cuda_warp", stream, caller="WarpRenderer.render")
         crop_arg = gpu.arg(crop, "crop")
         self._check_crop_layout(crop_arg[1], crop_arg[2], "crop")
         if colours is None:
             colours = self.colours(gpu.download(crop))
-        args, s = self._frame_args(src_lips, dst_lips, colours), self.crop_size
+        args, s = self._args(self.source(None, src_lips, colours), self.targets(np.asarray(dst_lips)[None]), 0), self.crop_size
         out, out_arg = gpu.output((s, s, 3), np.uint8)
         nbytes = scratch_bytes(s, len(self.mesh.triangles))
         _, scratch = gpu.output((nbytes,), np.uint8)
         gpu(crop_arg[0], self._device_ref(gpu)[0], out_arg[0], s, *args, scratch[0], nbytes)
         return out
+
+    def render_batch(self, crops: np.ndarray, src_lips: np.ndarray, dst_lips: np.ndarray) -> np.ndarray:
+        """Batched :meth:`render` of host crops: (B, S, S, 3), (B, 40, 2), (B, 40, 2) -> (B, S, S, 3)."""
+        targets = self.targets(dst_lips)
+        return np.stack([self.warp(self.source(c, s), targets, i) for i, (c, s) in enumerate(zip(crops, src_lips))])
 
     def _device_ref(self, gpu: Launch) -> tuple:
         """The teeth bank on the launch's device (uploaded and waited for once per device), as an
@@ -155,28 +161,95 @@ class WarpRenderer(MouthRenderer):
             self._device_refs[gpu.device] = ref
         return gpu.arg(self._device_refs[gpu.device], "reference")
 
+    def source(self, crop: np.ndarray | None, src_lips: np.ndarray, colours: MouthColours | None = None) -> WarpSource:
+        """What the warp needs of one source crop, computed once per crop (a frame path keeps it
+        per base frame, whose crop never changes).
+
+        Args:
+            crop: (S, S, 3) uint8 host crop, or None with ``colours`` given (a device crop).
+            src_lips: (40, 2) crop-pixel lips as they are in the crop.
+            colours: the crop's colour match (computed from ``crop`` when None).
+        """
+        s = self.crop_size
+        src = check_lips(src_lips, s, "src_lips")
+        if crop is not None:
+            crop = self._check_crop(np.asarray(crop), "crop")
+            if colours is None:
+                colours = self.bank.colours(crop, self.color_match)
+        cx, _ = mouth_span(src)
+        return WarpSource(crop, self.mesh.vertices(src), inner_lut(src, s), float(cx), colours)
+
+    def targets(self, dst_lips: np.ndarray) -> WarpTargets:
+        """What the warp needs of B target shapes, for all of them at once (advances the
+        smoothing by B frames, in order).
+
+        Args:
+            dst_lips: (B, 40, 2) float32 crop-pixel target lips.
+        """
+        s = self.crop_size
+        dst = np.asarray(dst_lips, np.float32)
+        if dst.ndim != 3 or dst.shape[1:] != (40, 2):
+            raise InputError(f"dst_lips: expected (B, 40, 2) lip keypoints in crop pixels, got shape {dst.shape}")
+        dst = self.mesh.limit(np.stack([self.controls(check_lips(d, s, "dst_lips")) for d in dst]))
+        cx, half_w = mouth_span(dst)
+        return WarpTargets(self.mesh.vertices(dst), inner_lut(dst, s), cx, half_w)
+
+    def warp(self, source: WarpSource, targets: WarpTargets, i: int) -> np.ndarray:
+        """Render target ``i`` of ``targets`` from the host ``source``: (S, S, 3) uint8, a new
+        array (the native pass releases the GIL)."""
+        return self._native(source.crop, self.bank.image, *self._args(source, targets, i))
+
     def kernel_args(self, crop: np.ndarray, src_lips: np.ndarray, dst_lips: np.ndarray,
                     colours: MouthColours | None = None) -> tuple:
         """The positional arguments of ``dhsdk._C.warp`` for one frame (advances the smoothing).
 
         Exposed so tests can run the same call through ``dhsdk._C.emulated.warp``.
         """
-        crop = self._check_crop(np.asarray(crop), "crop")
-        if colours is None:
-            colours = self.bank.colours(crop, self.color_match)
-        return (crop, self.bank.image, *self._frame_args(src_lips, dst_lips, colours))
+        source = self.source(crop, src_lips, colours)
+        return (source.crop, self.bank.image, *self._args(source, self.targets(np.asarray(dst_lips)[None]), 0))
 
-    def _frame_args(self, src_lips: np.ndarray, dst_lips: np.ndarray, c: MouthColours) -> tuple:
-        """The warp arguments after the two images (advances the smoothing)."""
-        s = self.crop_size
-        src = check_lips(src_lips, s, "src_lips")
-        dst = self.mesh.limit(self.controls(check_lips(dst_lips, s, "dst_lips")))
-        bank, mesh = self.bank, self.mesh
-        cx, half_w = mouth_span(dst)
-        src_cx, _ = mouth_span(src)
-        return (mesh.vertices(src), mesh.vertices(dst), mesh.triangles, mesh.n_mouth,
-                inner_lut(dst, s), inner_lut(src, s), bank.lut, src_cx - cx, bank.centre - cx, cx, half_w,
+    def _args(self, source: WarpSource, targets: WarpTargets, i: int) -> tuple:
+        """The warp arguments after the two images for target ``i``."""
+        bank, mesh, c = self.bank, self.mesh, source.colours
+        cx, half_w = float(targets.cx[i]), float(targets.half_w[i])
+        return (source.vertices, targets.vertices[i], mesh.triangles, mesh.n_mouth, targets.lut[i], source.lut,
+                bank.lut, source.cx - cx, bank.centre - cx, cx, half_w,
                 c.gain, c.offset, c.cavity, c.teeth, bank.teeth_h, self.soft)
+
+
+@dataclass(frozen=True)
+class WarpSource:
+    """One source crop prepared for the warp (see :meth:`WarpRenderer.source`).
+
+    Attributes:
+        crop: (S, S, 3) uint8 host crop, or None for a device crop.
+        vertices: (100, 2) float32 mesh on the crop's own lips.
+        lut: (S, 2) float32 inner-lip column table of the crop's lips.
+        cx: centre column of the crop's inner mouth, px.
+        colours: the crop's colour match.
+    """
+
+    crop: np.ndarray | None
+    vertices: np.ndarray
+    lut: np.ndarray
+    cx: float
+    colours: MouthColours
+
+
+@dataclass(frozen=True)
+class WarpTargets:
+    """B target shapes prepared for the warp (see :meth:`WarpRenderer.targets`).
+
+    Attributes:
+        vertices: (B, 100, 2) float32 mesh on the target lips.
+        lut: (B, S, 2) float32 inner-lip column tables.
+        cx, half_w: (B,) float64 centre column and half width of each target's inner mouth, px.
+    """
+
+    vertices: np.ndarray
+    lut: np.ndarray
+    cx: np.ndarray
+    half_w: np.ndarray
 
 
 def _native_warp() -> Any:

@@ -5,7 +5,7 @@ constructor, ``encode``/``close``/``abort``, timestamps from the stream's sample
 only replaces the video encoder. Frames reach NVENC as NV12 in device memory: a host RGB image
 is uploaded and converted on the GPU (:func:`dhsdk.kernels.rgb_to_nv12`, BT.601 limited range,
 tagged so in the bitstream), or a frame already on the device
-(:meth:`dhsdk.pipeline.device_path.DevicePath.render` with ``nv12=True``) is passed as
+(:meth:`dhsdk.render.device_path.DeviceFramePath.render_device` with ``nv12=True``) is passed as
 ``encode(frame, nv12=..., ready=...)``. The bitstream (Annex-B, no B-frames, SPS/PPS in band) is
 muxed by PyAV into the mp4/FLV container the x264 encoder would write.
 
@@ -147,7 +147,7 @@ class NvencEncoder(AvEncoder):
         Args:
             frame: the frame; its host ``image`` is uploaded and converted unless ``nv12`` is given.
             nv12: optional (H * 3 / 2, W) uint8 NV12 CUDA array of the same (even-sided) image,
-                e.g. :attr:`DeviceFrame.nv12 <dhsdk.pipeline.device_path.DeviceFrame>`.
+                e.g. :attr:`DeviceFrame.nv12 <dhsdk.render.device_path.DeviceFrame>`.
             ready: the :class:`dhsdk.cuda.Event` after which ``nv12`` is complete (NVENC's
                 stream waits for it on the device).
         """

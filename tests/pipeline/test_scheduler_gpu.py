@@ -12,14 +12,14 @@ import pytest
 
 from dhsdk.pipeline.scheduler import Scheduler
 
-from test_stream_fakes import FakeLipSync, tone
+from test_stream_fakes import FakeLipSync, FakePath, tone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cuda"))
 from fake_gpu import install  # noqa: E402
 
 
-class GpuLipSync(FakeLipSync):
-    """Records the CUDA stream current for each frame and the thread that rendered it."""
+class GpuPath(FakePath):
+    """Records the CUDA stream current for each batch and the thread that rendered it."""
 
     device = "cuda"
 
@@ -27,9 +27,16 @@ class GpuLipSync(FakeLipSync):
         super().__init__(delay=0.004)
         self.cp, self.seen = cp, []
 
-    def frame(self, base, lips):
+    def render(self, bases, lips):
         self.seen.append((threading.get_ident(), self.cp.current))
-        return super().frame(base, lips)
+        return super().render(bases, lips)
+
+
+class GpuLipSync(FakeLipSync):
+    def __init__(self, cp):
+        super().__init__()
+        self.path = GpuPath(cp)
+        self.seen = self.path.seen
 
 
 def test_each_worker_renders_on_its_own_cuda_stream(monkeypatch):

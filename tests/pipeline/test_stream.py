@@ -162,8 +162,8 @@ def test_real_a2k_stream_deltas_match_offline_prediction(tmp_path):
     sync = FakeLipSync()
     sync.a2k = A2K.load(tmp_path / "a2k.onnx")
     seen = []
-    lips = sync.lips
-    sync.lips = lambda base, delta, w: (seen.append(np.array(delta)), lips(base, delta, w))[1]
+    state = sync.mouth_state(FPS)
+    sync.mouth_state = lambda fps, seed=0: lambda k, delta, w: (seen.append(np.array(delta)), state(k, delta, w))[1]
     s = Stream(sync, realtime=False, pull=False, start=False)
     s.push_audio(tone(0.3))
     s.push_audio(tone(1.0, amp=0.2, hz=440) * np.linspace(0, 1, 16000, dtype=np.float32))

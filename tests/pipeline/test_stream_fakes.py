@@ -1,6 +1,7 @@
-"""Fast stand-ins for a LipSync (avatar, a2k stream, renderer) used by the stream and scheduler
-tests: the a2k delta of frame k is the RMS of frame k's audio, emitted only once its look-ahead
-has been pushed, and the "image" records (delta, weight) so tests can check lips against sound."""
+"""Fast stand-ins for a LipSync (avatar, a2k stream, render state, frame path) used by the stream
+and scheduler tests: the a2k delta of frame k is the RMS of frame k's audio, emitted only once its
+look-ahead has been pushed, and the "image" records (delta, weight) so tests can check lips
+against sound."""
 from __future__ import annotations
 
 import time
@@ -20,7 +21,7 @@ class FakeAvatar:
 
 
 class FakeA2KStream:
-    """Causal: frame k's delta comes out after ``lag`` more frames of audio were pushed."""
+    """Causal: frame k's window (its RMS) comes out after ``lag`` more frames of audio were pushed."""
 
     def __init__(self, fps: float, lag: int):
         self.edges = lambda k: int(round(k * SR / fps))
@@ -30,7 +31,7 @@ class FakeA2KStream:
         self.emitted = 0
         self.rms: list[float] = []
 
-    def push(self, pcm: np.ndarray) -> np.ndarray:
+    def windows(self, pcm: np.ndarray) -> np.ndarray:
         self.buf = np.concatenate([self.buf, pcm])
         consumed = self.edges(self.done)
         while self.edges(self.done + 1) - consumed <= len(self.buf):
@@ -40,34 +41,60 @@ class FakeA2KStream:
         self.buf = self.buf[self.edges(self.done) - consumed:]
         out = []
         while self.emitted + self.lag < self.done:
-            out.append(np.full((40, 2), self.rms[self.emitted], np.float32))
+            out.append(self.rms[self.emitted])
             self.emitted += 1
-        return np.asarray(out, np.float32).reshape(-1, 40, 2)
+        return np.asarray(out, np.float32).reshape(-1, 1)
 
 
 class FakeA2K:
     def __init__(self, lookahead_s: float = 0.08):
         self.lookahead_s = lookahead_s
+        self.batches: list[int] = []
 
     def stream(self, fps: float) -> FakeA2KStream:
         return FakeA2KStream(fps, int(np.ceil(self.lookahead_s * fps)))
 
+    def infer(self, windows: np.ndarray) -> np.ndarray:
+        """(m, 1) RMS windows -> (m, 40, 2) deltas filled with the RMS."""
+        self.batches.append(len(windows))
+        return np.repeat(np.asarray(windows, np.float32)[:, :, None], 80, 1).reshape(-1, 40, 2)
+
+
+class FakeMouthState:
+    """Lips that carry (delta, weight) in their first point."""
+
+    def __call__(self, k: int, delta: np.ndarray, weight: float) -> np.ndarray:
+        lips = np.zeros((40, 2), np.float32)
+        lips[0] = (float(delta[0, 0]) if weight > 0 else -1.0, weight)
+        return lips
+
+
+class FakePath:
+    """Renders a (1, 1, 2) float "image" = [delta value (-1 at rest), weight]; ``delay`` s per call."""
+
+    device = "cpu"
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.batches: list[int] = []
+
+    def render(self, bases, lips) -> list[np.ndarray]:
+        self.batches.append(len(bases))
+        if self.delay:
+            time.sleep(self.delay)
+        return [np.array([[lp[0]]], np.float32) for lp in lips]
+
 
 class FakeLipSync:
-    """Renders a (1, 1, 2) float "image" = [delta value, weight]; ``delay`` s per frame."""
+    """avatar, a2k, mouth_state and path of a LipSync; ``delay`` s per frame-path call."""
 
     def __init__(self, lookahead_s: float = 0.08, delay: float = 0.0):
         self.avatar = FakeAvatar()
         self.a2k = FakeA2K(lookahead_s)
-        self.delay = delay
+        self.path = FakePath(delay)
 
-    def lips(self, base: int, delta: np.ndarray, weight: float):
-        return None if weight <= 0 else (float(delta[0, 0]), weight)
-
-    def frame(self, base: int, lips) -> np.ndarray:
-        if self.delay:
-            time.sleep(self.delay)
-        return np.array([[[-1.0, 0.0] if lips is None else list(lips)]], np.float32)
+    def mouth_state(self, fps: float, seed: int = 0) -> FakeMouthState:
+        return FakeMouthState()
 
 
 def tone(seconds: float, amp: float = 0.5, hz: float = 220.0) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""LipSync's frame path: chosen once at construction; on "cuda" the DevicePath (crop -> warp ->
-composite [-> NV12] on one CUDA stream, one device-to-host copy per speech frame) must equal the
-CPU path bit for bit on the numpy-backed GPU stand-in of tests/cuda/fake_gpu.py (its launchers
-run the emulated CUDA launch); the errors where the GPU path cannot run; the UNet stage's device
-pre/post-processing against UNetRenderer's; and, on a real GPU, device vs CPU frames."""
+"""The device frame path: chosen once at construction; on "cuda" the DeviceFramePath (crop ->
+warp -> composite [-> NV12] on one CUDA stream, one device-to-host copy per frame, one host wait
+per batch) must equal the host path bit for bit on the numpy-backed GPU stand-in of
+tests/cuda/fake_gpu.py (its launchers run the emulated CUDA launch); the errors where the GPU
+path cannot run; the UNet stage's device pre/post-processing against UNetRenderer's; and, on a
+real GPU, device vs CPU frames."""
 from __future__ import annotations
 
 import logging
@@ -41,36 +42,40 @@ def speech_lips(sync, k: int) -> np.ndarray:
     """Target lips of frame k: the neutral mouth opened and closed by a sine (canonical units)."""
     delta = np.zeros((40, 2), np.float32)
     delta[:, 1] = 0.08 * np.sin(0.7 * k) * np.sign(np.arange(40) % 20 - 9.5)
-    return sync.lips(sync.avatar.idle_index(k), delta, 1.0)
+    return sync.target_lips(delta, 1.0, k)
 
 
 # ---- the choice at construction ---------------------------------------------------------
 def test_cpu_path_touches_no_cuda(avatar, monkeypatch):
     from dhsdk.pipeline.lipsync import LipSync
 
+    from dhsdk.render.host_path import HostFramePath
+
     monkeypatch.setitem(sys.modules, "cupy", None)  # any import of CuPy would fail
     sync = LipSync(avatar, mouth="warp", device="cpu")
-    assert sync.device == "cpu" and sync._frame == sync._host_frame
+    assert sync.device == "cpu" and isinstance(sync.path, HostFramePath)
     assert sync.frame(0, speech_lips(sync, 3)).dtype == np.uint8
 
 
 @needs_launchers
 def test_cuda_frames_equal_cpu_frames(avatar, gpu):
-    from dhsdk.pipeline.device_path import DevicePath
     from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.render.device_path import DeviceFramePath
 
     cp, ext = gpu
     cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
-    assert dev.device == "cuda" and isinstance(dev._frame, DevicePath)
-    own = dev._frame.stream.ptr
+    assert dev.device == "cuda" and isinstance(dev.path, DeviceFramePath)
+    own = dev.path.stream.ptr
     uploads = len([e for e in cp.log if e[0] == "upload"])
     assert uploads == len(avatar.idle_loop.frames()) + 1  # base frames + mask, once
     cp.log.clear()
-    for k in range(4):
-        base, lips = avatar.idle_index(k), speech_lips(cpu, k)
-        got = dev.frame(base, lips)
-        assert isinstance(got, np.ndarray)
-        np.testing.assert_array_equal(got, cpu.frame(base, lips))
+    bases = [avatar.idle_index(k) for k in range(4)]
+    lips = np.stack([speech_lips(cpu, k) for k in range(4)])
+    got = dev.path.render(bases, lips)
+    want = cpu.path.render(bases, lips)
+    for g, w in zip(got, want):
+        assert isinstance(g, np.ndarray)
+        np.testing.assert_array_equal(g, w)
     downloads = [e for e in cp.log if e[0] == "download"]
     assert downloads == [("download", own, False)] * 4       # one async copy per frame, on the stream
     assert set(ext.streams) == {own}                          # every launch on the path's stream
@@ -81,23 +86,23 @@ def test_cuda_frames_equal_cpu_frames(avatar, gpu):
 
 
 @needs_launchers
-def test_idle_frames_do_no_gpu_work(avatar, gpu):
+def test_silent_frames_render_the_resting_mouth_on_the_device_too(avatar, gpu):
     from dhsdk.pipeline.lipsync import LipSync
 
     cp, ext = gpu
-    dev = LipSync(avatar, mouth="warp", device="cuda")
+    cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
     cp.log.clear()
-    np.testing.assert_array_equal(dev.frame(2, None), avatar.frame(2))
-    assert cp.log == [] and ext.streams == []
+    np.testing.assert_array_equal(dev.frame(2), cpu.frame(2))   # no lips: the neutral mouth, rendered
+    assert len(ext.streams) == 3                                # crop, warp, composite
 
 
 @needs_launchers
-def test_a_worker_stream_is_used_and_ordered_after_the_previous_frame(avatar, gpu):
+def test_a_worker_stream_is_used_and_ordered_after_the_previous_batch(avatar, gpu):
     from dhsdk.pipeline.lipsync import LipSync
 
     cp, ext = gpu
     dev = LipSync(avatar, mouth="warp", device="cuda")
-    own = dev._frame.stream.ptr
+    own = dev.path.stream.ptr
     dev.frame(0, speech_lips(dev, 0))
     cp.log.clear()
     cp.current = 555  # a Scheduler worker made its CUDA stream current
@@ -107,19 +112,20 @@ def test_a_worker_stream_is_used_and_ordered_after_the_previous_frame(avatar, gp
 
 
 @needs_launchers
-def test_render_keeps_the_frame_and_its_nv12_on_the_device(avatar, gpu):
+def test_render_device_keeps_the_frames_and_their_nv12_on_the_device(avatar, gpu):
     from dhsdk.pipeline.lipsync import LipSync
 
     cp, _ = gpu
     cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
-    lips = speech_lips(cpu, 5)
-    dev.frame(7, lips), cpu.frame(7, lips)  # the first warp uploads the teeth bank and waits for it, once
+    lips = np.stack([speech_lips(cpu, 5), speech_lips(cpu, 6)])
+    dev.frame(7, lips[0]), cpu.frame(7, lips[0])  # the first warp uploads the teeth bank and waits for it, once
     cp.log.clear()
-    f = dev._frame.render(7, lips, nv12=True)
-    want = cpu.frame(7, lips)
-    np.testing.assert_array_equal(f.rgb.a, want)
-    np.testing.assert_array_equal(f.nv12.a, kernels.rgb_to_nv12(want))
-    assert f.stream == dev._frame.stream.ptr and f.ready.raw.on == f.stream
+    frames = dev.path.render_device([7, 8], lips, nv12=True)
+    want = cpu.path.render([7, 8], lips)
+    for f, w in zip(frames, want):
+        np.testing.assert_array_equal(f.rgb.a, w)
+        np.testing.assert_array_equal(f.nv12.a, kernels.rgb_to_nv12(w))
+        assert f.stream == dev.path.stream.ptr and f.ready.raw.on == f.stream
     assert not any(e[0] in ("download", "sync") for e in cp.log)  # nothing waited on the host
 
 
@@ -141,9 +147,9 @@ def test_auto_without_cupy_stays_on_the_cpu_and_says_why(avatar, monkeypatch, ca
 
     monkeypatch.setattr(dhsdk.device, "cuda_problem", lambda: None)
     monkeypatch.setitem(sys.modules, "cupy", None)
-    with caplog.at_level(logging.WARNING, logger="dhsdk.pipeline.device_path"):
+    with caplog.at_level(logging.WARNING, logger="dhsdk.render.path"):
         sync = LipSync(avatar, mouth="warp", device="auto")
-    assert sync.device == "cpu" and sync._frame == sync._host_frame
+    assert sync.device == "cpu"
     assert "rendering frames on the CPU" in caplog.text and "cupy" in caplog.text
 
 
@@ -159,26 +165,23 @@ def test_cuda_without_a_driver_says_so(avatar):
 
 @needs_launchers
 def test_unet_mouth_without_tensorrt_names_it(avatar, gpu, monkeypatch):
-    from dhsdk.pipeline.device_path import DevicePath
-    from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.render.device_path import DeviceFramePath
+    from dhsdk.render.geometry import MouthGeometry
     from dhsdk.render.unet import UNetRenderer
 
     monkeypatch.setitem(sys.modules, "tensorrt", None)
-    sync = LipSync(avatar, mouth="warp", device="cpu")
-    sync.renderer = UNetRenderer.__new__(UNetRenderer)  # a UNet mouth (never called: refused first)
+    renderer = UNetRenderer.__new__(UNetRenderer)  # a UNet mouth (never called: refused first)
     with pytest.raises(DeviceError, match=r"UNet mouth on the GPU runs on TensorRT: tensorrt .*pypi.nvidia.com"):
-        DevicePath(sync)
+        DeviceFramePath(avatar, MouthGeometry.of(avatar, 256), renderer)
 
 
 def test_unknown_renderer_has_no_device_stage(avatar, gpu):
     from dhsdk.errors import InputError
-    from dhsdk.pipeline.device_path import DevicePath
-    from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.render.device_path import DeviceFramePath
+    from dhsdk.render.geometry import MouthGeometry
 
-    sync = LipSync(avatar, mouth="warp", device="cpu")
-    sync.renderer = types.SimpleNamespace(crop_size=256)
     with pytest.raises(InputError, match="no device stage for SimpleNamespace"):
-        DevicePath(sync)
+        DeviceFramePath(avatar, MouthGeometry.of(avatar, 256), types.SimpleNamespace(crop_size=256))
 
 
 # ---- the UNet stage's device pre/post-processing is UNetRenderer's ----------------------------

@@ -1,0 +1,162 @@
+"""The frame path: the render stage from (base frame, target lips) to finished output frames.
+
+A :class:`FramePath` belongs to one avatar and one mouth renderer and renders *batches*:
+``render(bases, lips)`` takes B base frame indices and B target lip shapes (canonical units)
+and returns B new RGB frames. Per frame it is the same work in any batch (DESIGN.md, stages
+"mouth" and "composite")::
+
+    base frame -copy-> frame;  base frame -crop (S x S, fixed per base frame)-> crop
+    crop + (base lips -> target lips) -mouth-> new lower face -composite (mask)-> frame
+
+so a frame rendered in a batch of 16 equals the same frame rendered alone, bit for bit. Two
+implementations sit side by side: :class:`~dhsdk.render.host_path.HostFramePath` (the C++
+extension on numpy frames, the batch spread over the CPU cores) and
+:class:`~dhsdk.render.device_path.DeviceFramePath` (CUDA kernels and a TensorRT UNet on
+device frames). :func:`make_frame_path` picks one, once. A path holds no per-stream state:
+any number of streams of its avatar share it (their lip smoothing lives in each stream's
+:class:`~dhsdk.render.state.MouthState`).
+"""
+from __future__ import annotations
+
+import abc
+import logging
+from collections import deque
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from dhsdk.errors import DeviceError, InputError
+from dhsdk.render.geometry import MouthGeometry
+
+log = logging.getLogger(__name__)
+
+STAGES = ("copy", "crop", "mouth", "composite")   # per-frame stages timed in FramePath.stage_ms
+STAGE_WINDOW = 4096                                # recent samples kept per stage
+
+
+class FramePath(abc.ABC):
+    """Renders batches of output frames of one avatar through one mouth renderer.
+
+    Lifecycle: built once per (avatar, renderer); :meth:`render` may then be called from any
+    thread, any number of times; :meth:`close` releases what the path holds (idempotent).
+
+    Args:
+        avatar: the avatar (its base frames).
+        geometry: the avatar's :class:`MouthGeometry` at the renderer's crop size.
+        renderer: the mouth renderer (:mod:`dhsdk.render`).
+
+    Attributes:
+        device: ``"cpu"`` or ``"cuda"``: where the frames are rendered.
+        stage_ms: stage name (:data:`STAGES`) -> recent per-frame times in ms.
+    """
+
+    device: str = "cpu"
+
+    def __init__(self, avatar: Any, geometry: MouthGeometry, renderer: Any):
+        self.avatar = avatar
+        self.geometry = geometry
+        self.renderer = renderer
+        self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
+
+    @abc.abstractmethod
+    def render(self, bases: Sequence[int], lips: np.ndarray) -> list[np.ndarray]:
+        """Render B frames.
+
+        Args:
+            bases: (B,) base frame indices.
+            lips: (B, 40, 2) float32 target lips in the canonical face frame.
+
+        Returns:
+            B new (H, W, 3) uint8 RGB host arrays.
+        """
+
+    def close(self) -> None:
+        """Release what the path holds (idempotent)."""
+
+    def check(self, bases: Sequence[int], lips: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """Validate a batch; returns (base indices as ints, (B, 40, 2) float32 lips).
+
+        Raises:
+            InputError: a base index outside the avatar, lips of the wrong shape or not finite.
+        """
+        lips = np.asarray(lips, np.float32)
+        bases = [int(b) for b in bases]
+        n = self.geometry.num_frames
+        if lips.ndim != 3 or lips.shape[1:] != (40, 2) or len(lips) != len(bases):
+            raise InputError(f"a batch of {len(bases)} frames needs ({len(bases)}, 40, 2) target lips, got "
+                             f"shape {lips.shape}")
+        if not np.isfinite(lips).all():
+            raise InputError("target lips contain NaN or inf: check the a2k deltas and the openness gain")
+        bad = [b for b in bases if not 0 <= b < n]
+        if bad:
+            raise InputError(f"base frame {bad[0]} is outside the avatar's {n} frames")
+        return bases, lips
+
+    def __enter__(self) -> "FramePath":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def mouth_model_path(avatar: Any, model: str) -> Path:
+    """A mouth model's path (a manifest's ``mouth_model``: relative to the avatar's bundle)."""
+    path = Path(model)
+    return path if path.is_absolute() else Path(avatar.path) / path
+
+
+def make_renderer(avatar: Any, mouth: str = "auto", crop_size: int = 256) -> Any:
+    """The mouth renderer for ``avatar`` (stateless: per-stream smoothing is not its job).
+
+    Args:
+        mouth: ``"warp"`` (weights-free), ``"unet"`` (the avatar's trained model), or
+            ``"auto"`` (the model the avatar's manifest names).
+        crop_size: S for the warp renderer (the UNet's size is fixed by its model).
+    """
+    choice = avatar.mouth_model if mouth == "auto" else mouth
+    if choice == "warp":
+        from dhsdk.render.warp import WarpRenderer
+
+        return WarpRenderer.from_avatar(avatar, size=crop_size)
+    if choice == "unet":
+        if avatar.mouth_model == "warp":
+            raise InputError(f"avatar {avatar.path} has no trained mouth model: train one with "
+                             f"'dhsdk train mouth --avatar {avatar.path}' or use --mouth warp")
+        choice = avatar.mouth_model
+    from dhsdk.render.unet import UNetRenderer
+
+    return UNetRenderer.from_avatar(avatar, mouth_model_path(avatar, choice))
+
+
+def make_frame_path(avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int = 256) -> FramePath:
+    """The frame path of ``avatar``, on the device asked for, chosen once.
+
+    Args:
+        avatar: a loaded :class:`dhsdk.avatar.Avatar`.
+        mouth: ``"auto" | "warp" | "unet"`` (see :func:`make_renderer`).
+        device: ``"cpu"``, ``"cuda"`` (a missing piece of the GPU path is an error) or
+            ``"auto"`` (the GPU when it can run there, else the CPU, with a logged reason).
+        crop_size: mouth crop side in pixels for the warp renderer.
+
+    Raises:
+        DeviceError: ``device="cuda"`` and the GPU path cannot run: no GPU, CuPy missing, or
+            TensorRT missing for a UNet mouth (the message names it and how to install it).
+    """
+    from dhsdk.device import resolve_device
+    from dhsdk.render.host_path import HostFramePath
+
+    renderer = make_renderer(avatar, mouth, crop_size)
+    geometry = MouthGeometry.of(avatar, renderer.crop_size)
+    if resolve_device(device) != "cuda":
+        return HostFramePath(avatar, geometry, renderer)
+    try:
+        from dhsdk.render.device_path import DeviceFramePath
+
+        return DeviceFramePath(avatar, geometry, renderer)
+    except (DeviceError, ImportError) as e:
+        if device == "cuda":
+            raise DeviceError(f"device='cuda': the GPU frame path cannot run here: {e}") from e
+        log.warning("device='auto': rendering frames on the CPU, the GPU frame path cannot run here: %s", e)
+        return HostFramePath(avatar, geometry, renderer)
+
