@@ -14,6 +14,7 @@ from typing import Sequence
 _PACKAGES = {
     "cupy": ("cupy", "pip install 'dhsdk[gpu]'  (CuPy for CUDA 13: cupy-cuda13x)"),
     "tensorrt": ("tensorrt", "pip install --extra-index-url https://pypi.nvidia.com 'tensorrt>=10'  (10 or 11)"),
+    "torch": ("torch", "pip install torch  (a CUDA build: runs the UNet mouth where TensorRT is absent)"),
     "polygraphy": ("polygraphy", "pip install polygraphy"),
     "dali": ("nvidia.dali", "pip install 'dhsdk[gpu]'  (nvidia-dali-cuda130)"),
     "pynvvideocodec": ("PyNvVideoCodec", "pip install 'dhsdk[gpu]'  (NVENC encoding: pynvvideocodec)"),

@@ -1,4 +1,4 @@
-"""The frame path on the GPU: CUDA kernels and a TensorRT UNet on device frames.
+"""The frame path on the GPU: CUDA kernels and a UNet (TensorRT, else PyTorch) on device frames.
 
 Per frame of a batch, everything runs on one CUDA stream (the calling thread's current CuPy
 stream when one was made current, e.g. by a :class:`~dhsdk.pipeline.scheduler.Scheduler`
@@ -9,8 +9,8 @@ worker, else the path's own)::
 
 The mouth stage is the warp renderer (``cuda_warp``; each base frame's colour match comes from
 its host crop, taken once) or the inpainting UNet on TensorRT (an engine built from the
-avatar's ONNX by :mod:`dhsdk.engines`, cached per GPU arch). :meth:`DeviceFramePath.render`
-copies the batch's finished frames to the host (pinned memory, one wait per batch) for a CPU
+avatar's ONNX by :mod:`dhsdk.engines`, cached per GPU arch), or without TensorRT on PyTorch
+(fp16, CUDA graphs). :meth:`DeviceFramePath.render` the batch's finished frames to the host (pinned memory, one wait per batch) for a CPU
 encoder; :meth:`DeviceFramePath.render_device` leaves them on the device (RGB and NV12, with the
 event after which they are ready) for device consumers such as
 :class:`dhsdk.sinks.nvenc.NvencEncoder`.
@@ -21,7 +21,6 @@ has them.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -59,7 +58,7 @@ class DeviceFramePath(FramePath):
     Lifecycle: built once per (avatar, renderer): uploads the idle loop's base frames and their
     mouth sources (H x W x 3 bytes each: a 10 s loop of 720 x 1280 frames at 25 fps is ~0.7 GB)
     and the mask, and
-    prepares the mouth stage (for a UNet: builds or loads its TensorRT engine). Batches may then
+    prepares the mouth stage (for a UNet: builds or loads its TensorRT engine, or its PyTorch runner). Batches may then
     come from any thread; each is ordered on the device after the previous one, wherever that
     ran. Device memory goes back to CuPy's pool when the path is garbage-collected.
 
@@ -69,7 +68,7 @@ class DeviceFramePath(FramePath):
 
     Raises:
         ImportError: CuPy is missing (with the install command).
-        DeviceError: no usable GPU, or a UNet mouth without TensorRT (says how to install it).
+        DeviceError: no usable GPU, or a UNet mouth with neither TensorRT nor PyTorch (says how to install them).
         InputError: a renderer with no device stage.
     """
 
@@ -208,20 +207,20 @@ class _WarpStage:
 
 
 class _UNetStage:
-    """The inpainting UNet on TensorRT, with its pre- and post-processing on the device."""
+    """The inpainting UNet on TensorRT, or on PyTorch without it
+    (:func:`dhsdk.runtime.unet.gpu_inpaint_runner`), with its pre- and post-processing on the device."""
 
     def __init__(self, renderer: Any, onnx: Path, cp: ModuleType):
         from dhsdk.cuda.requirements import missing_gpu_pieces
 
-        missing = missing_gpu_pieces(("tensorrt",))
-        if missing:
-            raise DeviceError(f"a UNet mouth on the GPU runs on TensorRT: {'; '.join(missing)}")
-        from dhsdk.engines import build_engine, load_recipe
-        from dhsdk.runtime.trt import TrtRunner
+        missing = missing_gpu_pieces(("tensorrt", "torch"))
+        if len(missing) == 2:
+            raise DeviceError(f"a UNet mouth on the GPU runs on TensorRT or PyTorch, and neither is usable: "
+                              f"{'; '.join(missing)}")
+        from dhsdk.runtime.unet import gpu_inpaint_runner
 
-        recipe = load_recipe(f"inpaint_{onnx.stem.removeprefix('mouth_')}")
         self.renderer, self._cp = renderer, cp
-        self.runner = TrtRunner(functools.partial(build_engine, recipe, onnx), name="inpaint-unet").activate()
+        self.runner = gpu_inpaint_runner(onnx)
         self._mask = cp.asarray(renderer.mask)
         self._reference = cp.asarray(renderer.reference.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
         band = np.flatnonzero(renderer.band)
@@ -236,6 +235,6 @@ class _UNetStage:
         condition = cp.asarray(render_condition(check_lips(dst, s, "dst_lips"), s)[None, None])
         feeds = unet_feeds(cp, crop[None], self._mask, self._reference, condition)
         feeds = {k: v.astype(self.runner.inputs[k].dtype, copy=False) for k, v in feeds.items()}
-        rgb = self.runner.infer_async(feeds, stream=stream, check=False)["rgb"]
+        rgb = cp.asarray(self.runner.infer_async(feeds, stream=stream, check=False)["rgb"])  # torch: in place
         return unet_blend(cp, crop[None], rgb, self._mask, self._band)[0]
 

@@ -164,14 +164,15 @@ def test_cuda_without_a_driver_says_so(avatar):
 
 
 @needs_launchers
-def test_unet_mouth_without_tensorrt_names_it(avatar, gpu, monkeypatch):
+def test_unet_mouth_without_tensorrt_or_torch_names_them(avatar, gpu, monkeypatch):
     from dhsdk.render.device_path import DeviceFramePath
     from dhsdk.render.geometry import MouthGeometry
     from dhsdk.render.unet import UNetRenderer
 
     monkeypatch.setitem(sys.modules, "tensorrt", None)
+    monkeypatch.setitem(sys.modules, "torch", None)
     renderer = UNetRenderer.__new__(UNetRenderer)  # a UNet mouth (never called: refused first)
-    with pytest.raises(DeviceError, match=r"UNet mouth on the GPU runs on TensorRT: tensorrt .*pypi.nvidia.com"):
+    with pytest.raises(DeviceError, match=r"TensorRT or PyTorch.*tensorrt .*pypi.nvidia.com.*torch \(torch\)"):
         DeviceFramePath(avatar, MouthGeometry.of(avatar, 256), renderer)
 
 
