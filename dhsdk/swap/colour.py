@@ -118,6 +118,32 @@ def vertex_gains(face: np.ndarray, frame: np.ndarray, skin: np.ndarray, points: 
     return np.clip(gains, *GAIN_RANGE).astype(np.float32)
 
 
+def vertex_colours(image: np.ndarray, points: np.ndarray, sigma_eyes: float, eye_px_target: float = 20.0) -> np.ndarray:
+    """(V, 3) float32 the Gaussian-weighted mean colour around each point (sigma ``sigma_eyes``
+    eye distances), measured on a copy of the face's region scaled so the eyes are
+    ``eye_px_target`` pixels apart (its cost does not grow with the frame).
+
+    Args:
+        image: (H, W, 3) uint8 RGB frame.
+        points: (478 + ..., 2) a face mesh in its pixels (the first 478 set the scale and region).
+    """
+    import cv2
+
+    from dhsdk.swap.raster import bounding_box
+    from dhsdk.swap.topology import EYE_CORNERS
+
+    pts = np.asarray(points, np.float64)
+    face = pts[:478]
+    eye_px = float(np.linalg.norm(face[EYE_CORNERS[0][0]] - face[EYE_CORNERS[1][0]])) / 1.44
+    x0, y0, x1, y1 = bounding_box(pts, image.shape, pad=int(eye_px) + 2)
+    k = max(1.0, eye_px / eye_px_target)
+    crop = np.asarray(image[y0:y1, x0:x1], np.float32)
+    small = _shrink(crop, k)
+    small = cv2.GaussianBlur(small, (0, 0), sigma_eyes * eye_px / k)
+    p = ((pts - [x0, y0] + 0.5) / k - 0.5).astype(np.float32)
+    return cv2.remap(small, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+
+
 class GainFilter:
     """Exponential smoothing of per-vertex gains over frames (lighting changes slowly; the
     statistics of one frame carry tracking noise).
@@ -141,4 +167,4 @@ class GainFilter:
         return self._state
 
 
-__all__ = ["GainFilter", "local_means", "skin_mask", "skin_triangles", "vertex_gains"]
+__all__ = ["GainFilter", "local_means", "skin_mask", "skin_triangles", "vertex_colours", "vertex_gains"]

@@ -30,6 +30,7 @@ from dhsdk.swap.raster import bounding_box, rasterize, remap
 from dhsdk.swap.retarget import Retarget
 
 EDGE_FADE = 0.22          # blend weight rises from 0 at the face outline to 1 this far inside, eye distances
+SMEAR_STRETCH = 2.0       # a stock triangle stretched more than this (area) to the new shape is smeared
 FOREHEAD_FADE = (-0.75, -0.45)   # canonical y over which the weight rises from 0 (hairline) to 1 (above the brows)
 
 
@@ -48,16 +49,19 @@ def _distance_to_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     return np.linalg.norm(p - (a + t[..., None] * ab), axis=-1).min(1)
 
 
-def blend_weights(neutral: np.ndarray) -> np.ndarray:
+def blend_weights(neutral: np.ndarray, edge: bool = True) -> np.ndarray:
     """(478,) float64 per-vertex blend weight of the pasted face (see module docstring, step 4).
 
     Args:
         neutral: (478, 2) the pasted face's shape in the canonical frame.
+        edge: fade out towards the outline (:data:`EDGE_FADE`); False fades only over the
+            forehead (the outline's own vertices are 0 either way).
     """
     s = np.asarray(neutral, np.float64)[:topo.N_MESH]
-    inside = _distance_to_polygon(s, s[list(topo.OVAL_IDS)]) / EDGE_FADE
     lo, hi = FOREHEAD_FADE
-    w = _smoothstep(inside) * _smoothstep((s[:, 1] - lo) / (hi - lo))
+    w = _smoothstep((s[:, 1] - lo) / (hi - lo))
+    if edge:
+        w = w * _smoothstep(_distance_to_polygon(s, s[list(topo.OVAL_IDS)]) / EDGE_FADE)
     w[list(topo.OVAL_IDS)] = 0.0
     return w
 
@@ -135,6 +139,7 @@ class FaceSwapper:
         self._n_face = len(self._face_tris)
         n_rings = len(topo.RING_SCALES) * len(topo.OVAL_IDS)
         self._weights = np.concatenate([blend_weights(face.neutral), np.zeros(n_rings)])
+        self._cover_weights = np.concatenate([blend_weights(face.neutral, edge=False), np.zeros(n_rings)])
         self._skin = np.concatenate([skin_triangles(), np.zeros(len(self._tris) - self._n_face, bool)])
         self._face_rgba = face.rgba()
 
@@ -204,6 +209,14 @@ class FaceSwapper:
         local = dst - [fbox[0], fbox[1]]
         gains = self.gains(vertex_gains(fg, bgf, skin, local[:topo.N_MESH], eye_px))
         weights = self._weights.copy()
+        # Where the stock face had to stretch a lot (or fold) to take the new shape (a face
+        # turned away, a narrower jaw), its skin is smeared: the photo covers it up to the outline.
+        smeared = folded[:n_face] | (np.abs(topo.signed_area(target, self._face_tris))
+                                     > SMEAR_STRETCH * np.abs(topo.signed_area(lm, self._face_tris)))
+        cover = np.zeros(len(weights), bool)
+        cover[np.unique(self._face_tris[smeared])] = True
+        cover[list(topo.OVAL_IDS)] = False
+        weights[cover] = np.maximum(weights[cover], self._cover_weights[cover])
         if self.occlusion is not None:
             weights[:topo.N_MESH] *= self.occlusion(frame, lm)
         values = np.concatenate([np.concatenate([gains, np.ones((len(rings), 3), np.float32)]), weights[:, None]], 1)

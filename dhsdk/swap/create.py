@@ -19,6 +19,7 @@ import numpy as np
 
 from dhsdk.errors import InputError
 from dhsdk.swap.compose import SwapFace
+from dhsdk.swap.video import OUTPUT_SHORT_SIDE
 
 SHEET = "swap.png"
 
@@ -40,7 +41,7 @@ def _file_facts(path: Path) -> dict[str, Any]:
 
 def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: str | os.PathLike,
                        out: str | os.PathLike, *, force: bool = False, show_progress: bool = True,
-                       device: str = "auto") -> tuple[Any, Any]:
+                       device: str = "auto", short_side: int = OUTPUT_SHORT_SIDE) -> tuple[Any, Any]:
     """Build an avatar with the face of ``face`` on the stock presenter of ``base``.
 
     Args:
@@ -50,6 +51,8 @@ def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: st
         force: replace an existing ``out`` (only once the new bundle is complete).
         show_progress: progress bars on stderr.
         device: passed to the returned :class:`~dhsdk.avatar.avatar.Avatar`.
+        short_side: a stock clip whose short side is smaller is upscaled to it (720p by default:
+            the photo's face keeps its detail, and the avatar meets the review's resolution floor).
 
     Returns:
         (the loaded Avatar, its review report, the swap checks included).
@@ -72,10 +75,12 @@ def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: st
     stock_info = open_material(base).info
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.swap-", dir=out.parent) as work:
         material = Path(work) / f"{base.stem}-swapped.mp4"
-        run = swap_video(prepared, base, material, show_progress)
+        run = swap_video(prepared, base, material, show_progress, short_side=short_side)
 
-        def extend(analysis, bundle_dir: Path) -> tuple[list, dict]:
+        def extend(report, analysis, bundle_dir: Path) -> dict:
             checks, numbers = swap_checks(run, analysis, prepared.points)
+            report.checks.extend(checks)
+            report.source = f"{prepared.name} swapped onto {base}"
             title = "  ".join(f"{c.name} {c.status.upper()} ({c.value:.2f})" for c in checks if c.value is not None)
             save_swap_sheet(bundle_dir / SHEET, prepared.image, prepared.points, run.samples, title)
             face_facts = ({"name": prepared.name} if not isinstance(face, (str, os.PathLike))
@@ -86,6 +91,6 @@ def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: st
             swap = {"face": face_facts, "base": _file_facts(base), "size": list(run.size), "scale": run.scale,
                     "ms_per_frame": round(run.ms_per_frame, 2), "sheet": SHEET,
                     **{k: {n: round(float(v), 4) for n, v in d.items()} for k, d in numbers.items()}}
-            return checks, {"source": source, "swap": swap}
+            return {"source": source, "swap": swap}
 
         return create_avatar(material, out, force=force, show_progress=show_progress, device=device, extend=extend)

@@ -202,13 +202,6 @@ def warp_face(image: np.ndarray, src: np.ndarray, dst: np.ndarray, tris: np.ndar
     return out
 
 
-def _eye_ids() -> list[int]:
-    ids = set(topo.IRIS_CENTRES)
-    for group in topo.EYE_RINGS + topo.IRIS_RINGS:
-        ids |= set(group)
-    return sorted(ids)
-
-
 class DriverTracker:
     """The driver's face mesh, frame by frame: mediapipe in tracking mode and a causal One-Euro
     filter (no look-ahead, so it streams); a frame without a face repeats the last mesh.
@@ -228,7 +221,7 @@ class DriverTracker:
         self._mesh = FaceMesh478(static=False)
         self._face = ShapeOneEuro(SMOOTH_MIN_CUTOFF_HZ, SMOOTH_BETA, fps)
         self._eyes = ShapeOneEuro(EYE_MIN_CUTOFF_HZ, SMOOTH_BETA, fps)
-        self._eye_ids = _eye_ids()
+        self._eye_ids = topo.eye_ids()
         self._last: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:

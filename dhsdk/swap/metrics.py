@@ -24,7 +24,6 @@ from dhsdk.swap.topology import BROW_IDS, EYE_CORNERS, N_MESH, OVAL_IDS
 
 NOSE_IDS = (1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 275, 278, 294, 326, 327, 344, 440)
 LUMA_SIGMA_EYES = 0.15     # neighbourhood of a vertex for its local luma, eye distances
-LUMA_EYE_PX = 20.0         # luma is measured on a copy with the eyes this far apart
 BLINK_BELOW = 0.65         # an eye opening under this share of the clip's median is a blink
 BLINK_MIN_DEPTH = 0.55     # ... whose lowest point is under this share (the mesh reads shut eyes at
                            # 0.2-0.45 of open ones; open eyes stay above ~0.75: mesh noise is not a blink)
@@ -104,22 +103,11 @@ def seam_energy(image: np.ndarray, weight: np.ndarray, box: tuple[int, int, int,
 
 
 def vertex_luma(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(478,) float32 local luma around each mesh vertex (Gaussian, :data:`LUMA_SIGMA_EYES`),
-    measured on a copy scaled to :data:`LUMA_EYE_PX` between the eyes."""
-    import cv2
+    """(478,) float32 local luma around each mesh vertex (Gaussian, :data:`LUMA_SIGMA_EYES` eye
+    distances; :func:`dhsdk.swap.colour.vertex_colours`)."""
+    from dhsdk.swap.colour import vertex_colours
 
-    from dhsdk.swap.raster import bounding_box
-
-    pts = np.asarray(points, np.float64)[:N_MESH]
-    eye_px = float(np.linalg.norm(pts[EYE_CORNERS[0][0]] - pts[EYE_CORNERS[1][0]])) / 1.44
-    x0, y0, x1, y1 = bounding_box(pts, image.shape, pad=int(eye_px) + 2)
-    k = max(1.0, eye_px / LUMA_EYE_PX)
-    crop = _luma(image[y0:y1, x0:x1])
-    small = cv2.resize(crop, (max(1, int(round(crop.shape[1] / k))), max(1, int(round(crop.shape[0] / k)))),
-                       interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), LUMA_SIGMA_EYES * eye_px / k)
-    p = ((pts - [x0, y0] + 0.5) / k - 0.5).astype(np.float32)
-    return cv2.remap(small, p[:, :1], p[:, 1:], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).ravel()
+    return _luma(vertex_colours(image, np.asarray(points, np.float64)[:N_MESH], LUMA_SIGMA_EYES))
 
 
 def flicker(luma: np.ndarray, vertices: np.ndarray | None = None) -> float:

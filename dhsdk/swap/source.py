@@ -22,6 +22,7 @@ MIN_EYE_PX = 24.0            # inter-eye distance below which the photo cannot c
 MAX_PHOTO_YAW_DEG = 30.0     # a face turned further than this shows too little of one side
 HAIR_Y = (-0.40, -0.50)      # canonical y: hair is looked for above the brows, fully from the second value up
 HAIR_DISTANCE = (2.5, 4.0)   # Mahalanobis distance from the skin colour: skin below the first, hair above the second
+EDGE_BAND = 0.3              # ... looked for also this far (eye distances) inside the face outline
 PHOTO_MAX_SIDE = 1920        # photos are meshed and kept at most this large
 
 
@@ -48,8 +49,8 @@ def photo_skin_stats(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray,
 
 
 def hair_alpha(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: 0 where the photo shows hair (or anything not skin-coloured)
-    over the upper forehead, 1 elsewhere.
+    """(H, W) float32 in [0, 1]: 0 where the photo shows hair (or anything not skin-coloured:
+    background, a collar) over the upper forehead or along the face's outline, 1 elsewhere.
 
     Args:
         image: (H, W, 3) uint8 RGB photo.
@@ -57,7 +58,8 @@ def hair_alpha(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """
     import cv2
 
-    from dhsdk.geometry import apply_affine, image_to_canonical
+    from dhsdk.geometry import image_to_canonical
+    from dhsdk.swap.topology import OVAL_IDS
 
     mean, icov = photo_skin_stats(image, points)
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32) - mean.astype(np.float32)
@@ -71,7 +73,12 @@ def hair_alpha(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     top, full = HAIR_Y
     above = np.clip((cy - top) / (full - top), 0.0, 1.0)
     eye_px = 1.0 / np.sqrt(abs(np.linalg.det(to_canonical[:, :2])))
-    hair = cv2.GaussianBlur((not_skin * above).astype(np.float32), (0, 0), max(0.04 * eye_px, 0.5))
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(points[list(OVAL_IDS)] * 16).astype(np.int32)], 1, shift=4)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3) / eye_px     # eye distances inside the outline
+    near_edge = np.clip(1.0 - depth / EDGE_BAND, 0.0, 1.0)
+    hair = cv2.GaussianBlur((not_skin * np.maximum(above, near_edge)).astype(np.float32), (0, 0),
+                            max(0.04 * eye_px, 0.5))
     return np.clip(1.0 - 1.5 * hair, 0.0, 1.0).astype(np.float32)
 
 

@@ -46,6 +46,14 @@ LID_FOLDS = (((247, 30, 29, 27, 28, 56, 190), (113, 225, 224, 223, 222, 221, 189
 BROW_IDS = ((46, 52, 53, 55, 63, 65, 66, 70, 105, 107), (276, 282, 283, 285, 293, 295, 296, 300, 334, 336))
 # Points that move with the skull, not with expressions: forehead, temples, nose, eye corners,
 # cheekbones. The head's pose is fitted to these alone.
+def eye_ids() -> list[int]:
+    """Every point of the eyes: both lid rings, irises and iris centres (sorted)."""
+    ids = set(IRIS_CENTRES)
+    for group in EYE_RINGS + IRIS_RINGS:
+        ids |= set(group)
+    return sorted(ids)
+
+
 RIGID_IDS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 109, 338, 67, 297, 103, 332, 54, 284,
              33, 133, 362, 263, 234, 454, 127, 356, 93, 323, 116, 345, 123, 352, 98, 327, 129, 358)
 RING_SCALES = (1.3, 1.6)    # virtual rings around the oval, as multiples of its distance from the face centre

@@ -22,6 +22,7 @@ from dhsdk.avatar.track import FaceTrack
 from dhsdk.errors import InputError
 from dhsdk.geometry import apply_affine
 from dhsdk.swap.compose import FaceSwapper, SwapFace
+from dhsdk.swap.topology import eye_ids
 
 MIN_STOCK_FACE_PX = 64.0   # median stock face box height, source pixels: smaller faces carry no identity
 MIN_FOUND_SHARE = 0.9      # the face must be tracked in at least this share of frames
@@ -41,12 +42,23 @@ class StockTrack:
         track: the smoothed face track, source pixels.
         faces: (N,) int16 faces the detector counted per frame (-1: not sampled).
         face_height: (N,) float32 height of the largest face, source pixels (NaN: not sampled).
+        colours: (N, 478, 3) float32 each vertex's local colour per frame (NaN: no face), for
+            :class:`~dhsdk.swap.occlusion.OcclusionModel`.
     """
 
     info: MaterialInfo
     track: FaceTrack
     faces: np.ndarray
     face_height: np.ndarray
+    colours: np.ndarray
+
+    def driving(self) -> np.ndarray:
+        """(N, 478, 2) float32 the mesh that drives the swap: the smoothed track, with the eyes as
+        tracked (a blink lasts 3-5 frames; smoothing over the whole face would flatten it)."""
+        out = np.array(self.track.landmarks[:, :478], copy=True)
+        eyes = eye_ids()
+        out[:, eyes] = np.where(self.track.found[:, None, None], self.track.raw[:, eyes], out[:, eyes])
+        return out
 
     def neutral(self) -> np.ndarray:
         """(478, 2) float64 the stock face's neutral shape: the per-point median over the clip of
@@ -64,13 +76,19 @@ def track_stock(material: Material, show_progress: bool = True) -> StockTrack:
     """
     from dhsdk.avatar.track import FaceTracker
     from dhsdk.progress import progress
+    from dhsdk.swap.colour import vertex_colours
+    from dhsdk.swap.occlusion import SIGMA_EYES
 
     info = material.info
     scale = max(1.0, info.long_side / ANALYSIS_MAX_SIDE)
     tracker = FaceTracker(info.fps, scale=scale)
+    colours = []
     for frame in progress(material.frames(), total=info.declared_frames or None, desc="tracking stock",
                           unit="frame", enabled=show_progress):
-        tracker.update(fit_long_side(frame, ANALYSIS_MAX_SIDE))
+        small = fit_long_side(frame, ANALYSIS_MAX_SIDE)
+        points, _ = tracker.update(small)
+        colours.append(np.full((478, 3), np.nan, np.float32) if points is None
+                       else vertex_colours(small, points[:478] / scale, SIGMA_EYES))
     if material.stats.decoded == 0:
         raise InputError(f"{info.path}: no frame could be decoded ({material.stats.error}): the file is damaged; "
                          f"export it again")
@@ -80,7 +98,7 @@ def track_stock(material: Material, show_progress: bool = True) -> StockTrack:
     except InputError:
         raise InputError(f"{info.path.name}: no usable face: no frame of the stock clip shows a face the mesh can "
                          f"follow; choose a clip where the presenter faces the camera") from None
-    return StockTrack(info, track, faces, heights)
+    return StockTrack(info, track, faces, heights, np.stack(colours))
 
 
 def check_stock(stock: StockTrack) -> None:
@@ -108,10 +126,10 @@ def check_stock(stock: StockTrack) -> None:
                          f"choose a closer shot or a higher-resolution clip")
 
 
-def output_size(width: int, height: int) -> tuple[int, int, float]:
+def output_size(width: int, height: int, short_side: int = OUTPUT_SHORT_SIDE) -> tuple[int, int, float]:
     """(width, height, scale) of the swapped frames for a ``width`` x ``height`` clip: short side
-    at least :data:`OUTPUT_SHORT_SIDE`, long side at most :data:`OUTPUT_MAX_SIDE`, even sides."""
-    scale = max(1.0, OUTPUT_SHORT_SIDE / min(width, height))
+    at least ``short_side``, long side at most :data:`OUTPUT_MAX_SIDE`, even sides."""
+    scale = max(1.0, short_side / min(width, height))
     scale = min(scale, OUTPUT_MAX_SIDE / max(width, height)) if max(width, height) * scale > OUTPUT_MAX_SIDE else scale
     w, h = int(round(width * scale / 2)) * 2, int(round(height * scale / 2)) * 2
     return w, h, w / width
@@ -185,7 +203,7 @@ class SwapRun:
 
 
 def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, show_progress: bool = True,
-               samples: int = 4) -> SwapRun:
+               samples: int = 4, short_side: int = OUTPUT_SHORT_SIDE) -> SwapRun:
     """Paste ``face`` into every frame of the stock clip ``base`` and write the result to ``out``.
 
     Args:
@@ -194,6 +212,7 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
         out: the mp4 to write (the caller owns its cleanup).
         show_progress: progress bars on stderr.
         samples: frames kept for the swap sheet, spread over the clip.
+        short_side: a clip whose short side is smaller is upscaled to it first.
 
     Raises:
         InputError: unreadable clip, or one :func:`check_stock` refuses.
@@ -202,6 +221,7 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
 
     from dhsdk.progress import progress
     from dhsdk.swap import metrics
+    from dhsdk.swap.occlusion import OcclusionModel
 
     material = open_material(base)
     if material.info.kind != "video":
@@ -209,9 +229,10 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
     stock = track_stock(material, show_progress)
     check_stock(stock)
     info = stock.info
-    w, h, scale = output_size(info.width, info.height)
-    swapper = FaceSwapper(face, stock.neutral())
+    w, h, scale = output_size(info.width, info.height, short_side)
+    swapper = FaceSwapper(face, stock.neutral(), occlusion=OcclusionModel.fit(stock.colours))
     n = len(stock.track.landmarks)
+    driving = stock.driving()
     keep = set(np.linspace(0, n - 1, min(samples, n)).round().astype(int).tolist())
     targets = np.zeros((n, 478, 2), np.float32)
     luma = np.full((n, 478), np.nan, np.float32)
@@ -227,7 +248,7 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
                 break
             if (frame.shape[1], frame.shape[0]) != (w, h):
                 frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
-            lm = stock.track.landmarks[i].astype(np.float64) * scale
+            lm = driving[i].astype(np.float64) * scale
             t0 = time.perf_counter()
             result = swapper(frame, lm)
             spent += time.perf_counter() - t0
