@@ -27,7 +27,7 @@ from dhsdk.swap import topology as topo
 from dhsdk.swap.blend import levels_for, multiband
 from dhsdk.swap.colour import GainFilter, skin_triangles, vertex_gains
 from dhsdk.swap.raster import bounding_box, rasterize, remap
-from dhsdk.swap.retarget import Retarget
+from dhsdk.swap.retarget import Retarget, lid_sources
 
 EDGE_FADE = 0.22          # blend weight rises from 0 at the face outline to 1 this far inside, eye distances
 SMEAR_STRETCH = 2.0       # a stock triangle stretched more than this (area) to the new shape is smeared
@@ -177,7 +177,7 @@ class FaceSwapper:
         target, rings = self.target(lm)
         dst = np.concatenate([target, rings])
         src_frame = np.concatenate([lm, rings])
-        src_face = np.concatenate([self.face.points[:topo.N_MESH], rings])
+        src_face = np.concatenate([lid_sources(self.face.points[:topo.N_MESH], target), rings])
         n_face = self._n_face
         band = self._tris[n_face:]
         order = np.concatenate([topo.draw_order(src_frame, dst, band) + n_face,

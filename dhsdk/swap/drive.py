@@ -28,7 +28,7 @@ from dhsdk.errors import InputError
 from dhsdk.geometry import apply_affine, compose_affine, image_to_canonical, invert_affine
 from dhsdk.swap import topology as topo
 from dhsdk.swap.raster import bounding_box, rasterize, remap
-from dhsdk.swap.retarget import Retarget
+from dhsdk.swap.retarget import Retarget, lid_sources
 
 HISTORY = 250            # frames of driver shapes the running neutral is the median of (10 s at 25 fps)
 NEUTRAL_EVERY = 5        # the running neutral is recomputed every this many frames
@@ -184,6 +184,7 @@ class HeadDriver:
         moved = rings.copy()
         inner = len(rings) - len(topo.OVAL_IDS)
         moved[:inner] = apply_affine(motion, rings[:inner])
+        src = lid_sources(src, dst)
         out = warp_face(image, np.concatenate([src, rings]), np.concatenate([dst, moved]), self._tris, self.step)
         self.last_ms = 1e3 * (time.perf_counter() - t0)
         return out

@@ -32,6 +32,7 @@ from dhsdk.swap.topology import (EYE_CORNERS, IRIS_CENTRES, IRIS_RINGS, LID_FOLD
 EXPRESSION_FROM, EXPRESSION_TO = 0.68, 0.85   # canonical y: full expression transfer above, none below
 LID_CLOSE_AT = 0.25      # lids close onto the line this far from the lower lid to the upper (blinks are mostly the upper lid)
 LID_FOLD_FOLLOW = (0.85, 0.3)   # share of the upper lid's travel the two skin rings above it follow
+LID_SKIN_REACH = 0.7     # a shut eye's lid margin is read from this far up towards the fold (lid_sources)
 CLOSED_AT = 0.5          # relative opening the face mesh reports for shut eyes (its lids never quite meet)
 TRUE_FROM = 0.8          # relative openings above this are taken as they are
 OPEN_MAX = 1.35          # most relative opening passed on (wide eyes)
@@ -101,6 +102,29 @@ def gaze(shape: np.ndarray) -> np.ndarray:
     for eye, iris in enumerate(IRIS_CENTRES):
         centre, axes, width = _eye_frame(s, eye)
         out[eye] = axes @ (s[iris] - centre) / max(width, 1e-9)
+    return out
+
+
+def lid_sources(points: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The source mesh to read a closing eye from: each eye's lid-margin ring moved up towards the
+    fold above it by :data:`LID_SKIN_REACH` of how far the eye closes from ``points`` to ``target``.
+
+    A closing lid shows skin that the open eye keeps folded under the brow; reading the lid margin
+    (lashes, liner) from a taller strip of the source squeezes it into a thin lash line, with
+    lid skin above it, instead of sliding a thick dark band down over the eye.
+
+    Args:
+        points: (478 + ..., 2) the source face's mesh (pixels or canonical).
+        target: (478 + ..., 2) where it is drawn.
+
+    Returns:
+        a copy of ``points`` with the margin rings moved (unchanged for open eyes).
+    """
+    out = np.array(points, np.float64, copy=True)
+    closing = 1.0 - np.clip(eye_openness(np.asarray(target)[:N_MESH]) / np.maximum(
+        eye_openness(out[:N_MESH]), 1e-9), 0.0, 1.0)
+    for eye, (margin, fold) in enumerate(LID_FOLDS):
+        out[list(margin)] += LID_SKIN_REACH * closing[eye] * (out[list(fold)] - out[list(margin)])
     return out
 
 
@@ -206,10 +230,10 @@ class Retarget:
             centre, axes, width = _eye_frame(out, eye)
             offset = own_gaze[eye] + self._held_gaze
             new = centre + axes.T @ (offset * width)
-            new = self._between_lids(out, eye, new)
-            move = new - out[centre_id]
+            out[list(ring)] += new - out[centre_id]
             out[centre_id] = new
-            out[list(ring)] += move
+            for pid in (centre_id, ring[0], ring[2]):   # the iris's centre and side edges stay between the lids
+                out[pid] = self._between_lids(out, eye, out[pid])
 
     @staticmethod
     def _between_lids(out: np.ndarray, eye: int, p: np.ndarray) -> np.ndarray:

@@ -4,8 +4,8 @@ mediapipe's face mesh comes with its triangulation (``FACEMESH_TESSELATION`` in 
 ``face_mesh_connections``, as edges): 852 triangles over the 468 surface points, with holes at
 the eyes and the mouth. For warping a whole face this module adds
 
-- each eye's opening as a fan of 16 triangles around the iris centre (points 468 / 473), so
-  moving the iris centre moves the eye's interior (gaze) and closing the lids collapses it
+- each eye's opening, each lid zipped to the iris's horizontal diameter (its two edge points
+  and centre), so moving the iris moves it as a disc (gaze) and closing the lids collapses it
   (blinks);
 - the mouth opening as a strip of 18 triangles between the inner upper and lower lip;
 - rings of virtual points around the face oval (:data:`RING_SCALES`), joined to the oval and to
@@ -92,10 +92,35 @@ def surface_triangles() -> np.ndarray:
     return tris
 
 
+def _zip(a: list[int], ta: list[float], b: list[int], tb: list[float]) -> list[tuple[int, int, int]]:
+    """Triangles between two chains that share their end points, merged by nominal position."""
+    out, i, k = [], 0, 0
+    while i < len(a) - 1 or k < len(b) - 1:
+        if k == len(b) - 1 or (i < len(a) - 1 and ta[i + 1] <= tb[k + 1]):
+            out.append((a[i], a[i + 1], b[k]))
+            i += 1
+        else:
+            out.append((a[i], b[k + 1], b[k]))
+            k += 1
+    return [t for t in out if len(set(t)) == 3]
+
+
 def _eye_triangles() -> list[tuple[int, int, int]]:
+    """Each eye's opening: the upper lid and the lower lid each zipped to the iris's horizontal
+    diameter (left edge, centre, right edge), corner to corner. The iris is drawn between its
+    edges, so a gaze shift moves it as a disc and stretches only the white of the eye; a shut
+    eye collapses the lids and the diameter onto one line."""
     out = []
-    for ring, centre in zip(EYE_RINGS, IRIS_CENTRES):
-        out += [(centre, ring[k], ring[(k + 1) % len(ring)]) for k in range(len(ring))]
+    for ring, centre, iris in zip(EYE_RINGS, IRIS_CENTRES, IRIS_RINGS):
+        a, b = ring[0], ring[8]
+        upper, lower = list(ring[:9]), [ring[0]] + list(ring[9:][::-1]) + [ring[8]]
+        if upper[1] in (466,):     # the image-right eye's rings run right to left: put both left to right
+            upper, lower = upper[::-1], lower[::-1]
+            a, b = b, a
+        middle = [a, iris[2], centre, iris[0], b]     # iris ring: +x, top, -x, bottom (image axes)
+        t_lid = [j / 8 for j in range(9)]
+        t_mid = [0.0, 0.3, 0.5, 0.7, 1.0]
+        out += _zip(upper, t_lid, middle, t_mid) + _zip(lower, t_lid, middle, t_mid)
     return out
 
 
@@ -130,7 +155,7 @@ def _strip(inner: np.ndarray, outer: np.ndarray) -> list[tuple[int, int, int]]:
 
 @functools.lru_cache(maxsize=1)
 def face_triangles() -> np.ndarray:
-    """(886, 3) int32 every triangle that shows the face: the surface, the eyes, the mouth."""
+    """(T, 3) int32 every triangle that shows the face: the surface, the eyes, the mouth."""
     tris = np.concatenate([surface_triangles(), np.array(_eye_triangles() + _mouth_triangles(), np.int32)])
     tris.flags.writeable = False
     return tris

@@ -77,7 +77,7 @@ def closed_eyes(image: np.ndarray, mesh: np.ndarray) -> np.ndarray:
     from dhsdk.geometry import apply_affine, image_to_canonical, invert_affine
     from dhsdk.swap import topology as topo
     from dhsdk.swap.drive import warp_face
-    from dhsdk.swap.retarget import Retarget
+    from dhsdk.swap.retarget import Retarget, lid_sources
 
     to_canonical = image_to_canonical(mesh)
     shape = apply_affine(to_canonical, mesh)
@@ -88,7 +88,8 @@ def closed_eyes(image: np.ndarray, mesh: np.ndarray) -> np.ndarray:
     target = apply_affine(invert_affine(to_canonical), Retarget(shape, shape)(shut))
     rings = topo.ring_points(mesh)
     tris = np.concatenate([topo.face_triangles(), topo.band_triangles()])
-    return warp_face(image, np.concatenate([mesh[:478], rings]), np.concatenate([target, rings]), tris)
+    return warp_face(image, np.concatenate([lid_sources(mesh[:478], target), rings]), np.concatenate([target, rings]),
+                     tris)
 
 
 def occluder(size: int) -> np.ndarray:
@@ -157,3 +158,47 @@ def stock_clip(path: Path, seconds: float = 3.2, fps: float = 25.0, size: tuple[
 
     gen.write_video(path, frames(), fps)
     return StockClip(path, mesh, affines, blinks, (covered, cheek), disc.shape[0], size)
+
+
+def driver_clip(path: Path, seconds: float = 4.0, fps: float = 25.0, size: tuple[int, int] = (384, 512),
+                blinks: tuple[int, ...] = (20, 62), gaze_eyes: float = 0.12) -> tuple[Path, np.ndarray, list[int]]:
+    """A driver: :func:`other_face` swaying and rolling (+-4 deg), blinking (3 frames from each
+    of ``blinks``) and looking left and right (irises +-``gaze_eyes`` eye widths, period 2 s).
+
+    Returns:
+        (the H.264 file, (N,) horizontal gaze in eye widths per frame, the shut frames).
+    """
+    from dhsdk.geometry import apply_affine, image_to_canonical, invert_affine
+    from dhsdk.swap import topology as topo
+    from dhsdk.swap.drive import warp_face
+    from dhsdk.swap.retarget import Retarget, lid_sources
+
+    image, mesh = other_face()
+    to_canonical = image_to_canonical(mesh)
+    back = invert_affine(to_canonical)
+    shape = apply_affine(to_canonical, mesh)
+    rt = Retarget(shape, shape)
+    rings = topo.ring_points(mesh)
+    tris = np.concatenate([topo.face_triangles(), topo.band_triangles()])
+    n = int(round(seconds * fps))
+    affines = gen.moving_affines(n, fps, size, face_px=230.0)
+    look = gaze_eyes * np.sin(2 * np.pi * np.arange(n) / (2.0 * fps))
+    shut = sorted({b + k for b in blinks for k in range(3)})
+
+    def frames():
+        for k, a in enumerate(affines):
+            d = shape.copy()
+            for centre, ring, (outer, inner) in zip(topo.IRIS_CENTRES, topo.IRIS_RINGS, topo.EYE_CORNERS):
+                d[[centre, *ring], 0] += look[k] * np.linalg.norm(shape[outer] - shape[inner])
+            if k in shut:
+                for pairs in topo.LID_PAIRS:
+                    for up, lo in pairs:
+                        d[up] = d[lo]
+            rt.reset()
+            target = apply_affine(back, rt(d))
+            face = warp_face(image, np.concatenate([lid_sources(mesh, target), rings]),
+                             np.concatenate([target, rings]), tris)
+            yield gen.warp(face, a, size)
+
+    gen.write_video(path, frames(), fps)
+    return path, look, shut
