@@ -187,15 +187,14 @@ class FaceSwapper:
         raster = rasterize(dst, self._tris, order, box, step=self.step)
         # Both sources through one raster: the stock frame everywhere, the photo on the face.
         ident = raster.identity()
-        maps = raster.upsample(raster.field(np.concatenate([src_frame, src_face], 1),
-                                            fill=np.concatenate([ident, ident], -1)))
-        bg = remap(frame, maps[..., :2])
+        bg = remap(frame, raster.upsample(raster.field(src_frame, fill=ident)))
+        face_cells = raster.tri < n_face
         on_face = (raster.ids >= 0) & (raster.ids < n_face)
         fbox = _face_box(on_face, raster, pad=2 ** levels_for(_width(target)))
         fx0, fy0 = fbox[0] - box[0], fbox[1] - box[1]
         fw, fh = fbox[2] - fbox[0], fbox[3] - fbox[1]
         bg_face = bg[fy0:fy0 + fh, fx0:fx0 + fw]
-        fg4 = remap(self._face_rgba, np.ascontiguousarray(maps[fy0:fy0 + fh, fx0:fx0 + fw, 2:]))
+        fg4 = remap(self._face_rgba, raster.upsample(raster.field(src_face, fill=ident, cells=face_cells), fbox))
         fg = np.ascontiguousarray(fg4[..., :3])
         # Where the stock face folds over itself on the way to the new shape (its temples wider
         # than the photo's, say), the stock has nothing to show: the surrounding stock colour fills in.
@@ -220,9 +219,8 @@ class FaceSwapper:
         if self.occlusion is not None:
             weights[:topo.N_MESH] *= self.occlusion(frame, lm)
         values = np.concatenate([np.concatenate([gains, np.ones((len(rings), 3), np.float32)]), weights[:, None]], 1)
-        grid = raster.field(values, fill=np.array([1.0, 1.0, 1.0, 0.0], np.float32))
-        grid[..., 3] *= on_face
-        field = raster.upsample(grid, fbox)
+        field = raster.upsample(raster.field(values, fill=np.array([1.0, 1.0, 1.0, 0.0], np.float32), cells=face_cells),
+                                fbox)
         alpha = fg4[..., 3].astype(np.float32) * np.float32(1.0 / 255.0)
         weight = np.clip(field[..., 3], 0.0, 1.0) * alpha
         # The photo counts only on its face triangles and not on its hair: elsewhere it equals the stock.
@@ -238,13 +236,17 @@ class FaceSwapper:
 
 def _fill_from_around(image: np.ndarray, valid: np.ndarray, eye_px: float) -> np.ndarray:
     """(h, w, 3) float32 the mean of the ``valid`` pixels nearby (Gaussian, a tenth of an eye
-    distance), everywhere: a fill for the few pixels that have no value of their own."""
+    distance), everywhere: a fill for the few pixels that have no value of their own. Smooth by
+    construction, so it is computed on a copy with the eyes ~20 px apart and scaled back."""
     import cv2
 
-    sigma = max(0.1 * eye_px, 1.0)
-    weight = cv2.GaussianBlur(valid.astype(np.float32), (0, 0), sigma)
-    total = cv2.GaussianBlur(image * valid[..., None], (0, 0), sigma)
-    return total / np.maximum(weight, 1e-3)[..., None]
+    h, w = valid.shape
+    k = max(1.0, eye_px / 20.0)
+    size = (max(1, int(round(w / k))), max(1, int(round(h / k))))
+    sigma = max(0.1 * eye_px / k, 1.0)
+    weight = cv2.GaussianBlur(cv2.resize(valid.astype(np.float32), size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+    total = cv2.GaussianBlur(cv2.resize(image * valid[..., None], size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+    return cv2.resize(total / np.maximum(weight, 1e-3)[..., None], (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _width(points: np.ndarray) -> float:

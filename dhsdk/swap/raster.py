@@ -102,23 +102,26 @@ class Raster:
         """(width, height) of the region in output pixels."""
         return self.box[2] - self.box[0], self.box[3] - self.box[1]
 
-    def evaluate(self, coef: np.ndarray) -> np.ndarray:
+    def evaluate(self, coef: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
         """(P, K) float32 the per-triangle planes ``coef`` (T, K, 3), in grid coordinates, at
-        the covered cells."""
-        c = np.take(np.asarray(coef, np.float32), self.tri, axis=0)
-        return c[:, :, 0] * self.xy[:, :1] + c[:, :, 1] * self.xy[:, 1:] + c[:, :, 2]
+        the covered cells (or at the ``cells`` (P,) bool subset of them: (Q, K))."""
+        tri, xy = (self.tri, self.xy) if cells is None else (self.tri[cells], self.xy[cells])
+        c = np.take(np.asarray(coef, np.float32), tri, axis=0)
+        return c[:, :, 0] * xy[:, :1] + c[:, :, 1] * xy[:, 1:] + c[:, :, 2]
 
-    def field(self, values: np.ndarray, fill: np.ndarray | float = 0.0) -> np.ndarray:
+    def field(self, values: np.ndarray, fill: np.ndarray | float = 0.0, cells: np.ndarray | None = None) -> np.ndarray:
         """(hc, wc, K) float32 per-vertex ``values`` (V, K) interpolated over the drawn
-        triangles on the grid; uncovered cells take ``fill`` (a scalar or an (hc, wc, K) array)."""
+        triangles on the grid; uncovered cells (and covered ones outside ``cells``, a (P,) bool
+        subset of the covered cells) take ``fill`` (a scalar, a (K,) value or an (hc, wc, K) array)."""
         values = np.asarray(values, np.float32)
         k = values.shape[1]
-        out = np.empty((self.ids.size, k), np.float32)
-        if np.ndim(fill):
-            out[:] = np.asarray(fill, np.float32).reshape(-1, k)
+        if np.ndim(fill) > 1:
+            out = np.array(np.asarray(fill, np.float32).reshape(-1, k), copy=True)
         else:
+            out = np.empty((self.ids.size, k), np.float32)
             out[:] = fill
-        out[self.flat] = self.evaluate(planes(self.grid_points, self.tris, values))
+        flat = self.flat if cells is None else self.flat[cells]
+        out[flat] = self.evaluate(planes(self.grid_points, self.tris, values), cells)
         return out.reshape(*self.ids.shape, k)
 
     def identity(self) -> np.ndarray:
