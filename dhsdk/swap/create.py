@@ -5,8 +5,9 @@ and the swapped clip is then material like any other: :func:`dhsdk.avatar.create
 reviews it (with the swap's own checks added: identity, seam, flicker), tracks it, picks the idle
 loop and writes the bundle, which lip-syncs like any avatar. The swapped clip is an intermediate
 in a temporary directory beside the output; the bundle records the photo and the stock clip it
-came from (``manifest["swap"]``) and the swap's contact sheet (``swap.png``). A failure at any
-step leaves nothing behind.
+came from (``manifest["swap"]``), the swap's contact sheet (``swap.png``), and the photo's mesh
+with the stock face's neutral shape (``swap.npz``: ``dhsdk eval`` judges the identity of renders
+with them). A failure at any step leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from dhsdk.swap.compose import SwapFace
 from dhsdk.swap.video import OUTPUT_SHORT_SIDE
 
 SHEET = "swap.png"
+ARRAYS = "swap.npz"     # the photo's mesh and the stock face's neutral shape, for dhsdk eval
 
 
 def _check_output(out: Path, force: bool) -> None:
@@ -83,13 +85,15 @@ def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: st
             report.source = f"{prepared.name} swapped onto {base}"
             title = "  ".join(f"{c.name} {c.status.upper()} ({c.value:.2f})" for c in checks if c.value is not None)
             save_swap_sheet(bundle_dir / SHEET, prepared.image, prepared.points, run.samples, title)
+            np.savez(bundle_dir / ARRAYS, photo=prepared.points[:478].astype(np.float32),
+                     stock_neutral=run.stock.neutral().astype(np.float32))
             face_facts = ({"name": prepared.name} if not isinstance(face, (str, os.PathLike))
                           else _file_facts(Path(face)))
             source = {**_file_facts(base), "kind": "video", "width": stock_info.width, "height": stock_info.height,
                       "fps": stock_info.fps, "frames": run.frames, "rotation": stock_info.rotation,
                       "codec": stock_info.codec}
             swap = {"face": face_facts, "base": _file_facts(base), "size": list(run.size), "scale": run.scale,
-                    "ms_per_frame": round(run.ms_per_frame, 2), "sheet": SHEET,
+                    "ms_per_frame": round(run.ms_per_frame, 2), "sheet": SHEET, "arrays": ARRAYS,
                     **{k: {n: round(float(v), 4) for n, v in d.items()} for k, d in numbers.items()}}
             return {"source": source, "swap": swap}
 
