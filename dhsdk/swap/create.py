@@ -83,7 +83,8 @@ def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: st
             checks, numbers = swap_checks(run, analysis, prepared.points)
             report.checks.extend(checks)
             report.source = f"{prepared.name} swapped onto {base}"
-            title = "  ".join(f"{c.name} {c.status.upper()} ({c.value:.2f})" for c in checks if c.value is not None)
+            title = f"{prepared.name} on {base.name}:  " + "  ".join(
+                f"{c.name} {c.status.upper()} ({c.value:.2f})" for c in checks if c.value is not None)
             save_swap_sheet(bundle_dir / SHEET, prepared.image, prepared.points, run.samples, title)
             np.savez(bundle_dir / ARRAYS, photo=prepared.points[:478].astype(np.float32),
                      stock_neutral=run.stock.neutral().astype(np.float32))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dhsdk.atomic import atomic_file
+from dhsdk.fonts import use_sheet_fonts
 
 CLOSE_UP_PAD = 0.35   # close-ups extend this share of the face's size beyond its mesh
 
@@ -57,6 +58,7 @@ def save_swap_sheet(path: str | Path, photo: np.ndarray, photo_points: np.ndarra
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
+    use_sheet_fonts(fig)   # a photo's name may be Chinese
     fig.tight_layout()
     path = Path(path)
     with atomic_file(path) as tmp:
