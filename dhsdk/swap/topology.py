@@ -46,17 +46,17 @@ LID_FOLDS = (((247, 30, 29, 27, 28, 56, 190), (113, 225, 224, 223, 222, 221, 189
 BROW_IDS = ((46, 52, 53, 55, 63, 65, 66, 70, 105, 107), (276, 282, 283, 285, 293, 295, 296, 300, 334, 336))
 # Points that move with the skull, not with expressions: forehead, temples, nose, eye corners,
 # cheekbones. The head's pose is fitted to these alone.
+RIGID_IDS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 109, 338, 67, 297, 103, 332, 54, 284,
+             33, 133, 362, 263, 234, 454, 127, 356, 93, 323, 116, 345, 123, 352, 98, 327, 129, 358)
+RING_SCALES = (1.3, 1.6)    # virtual rings around the oval, as multiples of its distance from the face centre
+
+
 def eye_ids() -> list[int]:
     """Every point of the eyes: both lid rings, irises and iris centres (sorted)."""
     ids = set(IRIS_CENTRES)
     for group in EYE_RINGS + IRIS_RINGS:
         ids |= set(group)
     return sorted(ids)
-
-
-RIGID_IDS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 109, 338, 67, 297, 103, 332, 54, 284,
-             33, 133, 362, 263, 234, 454, 127, 356, 93, 323, 116, 345, 123, 352, 98, 327, 129, 358)
-RING_SCALES = (1.3, 1.6)    # virtual rings around the oval, as multiples of its distance from the face centre
 
 
 def _edges() -> set[tuple[int, int]]:
@@ -111,10 +111,10 @@ def _eye_triangles() -> list[tuple[int, int, int]]:
     edges, so a gaze shift moves it as a disc and stretches only the white of the eye; a shut
     eye collapses the lids and the diameter onto one line."""
     out = []
-    for ring, centre, iris in zip(EYE_RINGS, IRIS_CENTRES, IRIS_RINGS):
+    for eye, (ring, centre, iris) in enumerate(zip(EYE_RINGS, IRIS_CENTRES, IRIS_RINGS)):
         a, b = ring[0], ring[8]
         upper, lower = list(ring[:9]), [ring[0]] + list(ring[9:][::-1]) + [ring[8]]
-        if upper[1] in (466,):     # the image-right eye's rings run right to left: put both left to right
+        if eye == 1:     # the image-right eye's ring runs right to left: put both lids left to right
             upper, lower = upper[::-1], lower[::-1]
             a, b = b, a
         middle = [a, iris[2], centre, iris[0], b]     # iris ring: +x, top, -x, bottom (image axes)
@@ -183,13 +183,6 @@ def ring_points(shape: np.ndarray) -> np.ndarray:
     oval = np.asarray(shape, np.float64)[list(OVAL_IDS)]
     centre = oval.mean(0)
     return np.concatenate([centre + s * (oval - centre) for s in RING_SCALES])
-
-
-def with_rings(shape: np.ndarray, rings_from: np.ndarray | None = None) -> np.ndarray:
-    """(478 + 36 * R, 2) float64 mesh points followed by ring points (of ``rings_from`` when given:
-    the surroundings stay where another face put them)."""
-    shape = np.asarray(shape, np.float64)
-    return np.concatenate([shape, ring_points(shape if rings_from is None else rings_from)])
 
 
 def signed_area(points: np.ndarray, tris: np.ndarray) -> np.ndarray:

@@ -179,7 +179,6 @@ class SwapRun:
         scale: output pixels per stock pixel.
         frames: frames written.
         stock: the stock track (source pixels).
-        targets: (N, 478, 2) float32 where the new face was put, output pixels.
         seam: (M,) seam energy of measured output frames (:func:`dhsdk.swap.metrics.seam_energy`).
         seam_stock: (M,) the same measure on the stock frames at the same border.
         luma: (N, 478) float32 local skin luma at each vertex of the new face (flicker).
@@ -193,7 +192,6 @@ class SwapRun:
     scale: float
     frames: int
     stock: StockTrack
-    targets: np.ndarray
     seam: np.ndarray
     seam_stock: np.ndarray
     luma: np.ndarray
@@ -234,7 +232,6 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
     n = len(stock.track.landmarks)
     driving = stock.driving()
     keep = set(np.linspace(0, n - 1, min(samples, n)).round().astype(int).tolist())
-    targets = np.zeros((n, 478, 2), np.float32)
     luma = np.full((n, 478), np.nan, np.float32)
     luma_stock = np.full((n, 478), np.nan, np.float32)
     seam, seam_stock, kept = [], [], []
@@ -254,7 +251,6 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
             spent += time.perf_counter() - t0
             writer.write(result.image)
             count += 1
-            targets[i] = result.points
             luma[i] = metrics.vertex_luma(result.image, result.points)
             luma_stock[i] = metrics.vertex_luma(frame, lm)
             if i % MEASURE_EVERY == 0:
@@ -264,5 +260,5 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
                 kept.append((i, frame, result.image, lm, result.points))
     finally:
         writer.close()
-    return SwapRun(Path(out), (w, h), scale, count, stock, targets, np.asarray(seam), np.asarray(seam_stock),
+    return SwapRun(Path(out), (w, h), scale, count, stock, np.asarray(seam), np.asarray(seam_stock),
                    luma, luma_stock, 1e3 * spent / max(count, 1), kept)

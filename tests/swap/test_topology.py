@@ -47,7 +47,7 @@ def test_openings_and_band_close_the_holes():
     """With the eye fans and the mouth strip the face has no hole inside its outline, and the
     band triangles tile the ring between the outline and the outermost virtual ring."""
     mesh = np.asarray(sm.gen.astronaut_mesh(), np.float64)
-    pts = topo.with_rings(mesh)
+    pts = np.concatenate([mesh, topo.ring_points(mesh)])
     face = _raster_count(pts, topo.face_triangles())
     import cv2
 
