@@ -103,12 +103,14 @@ class SwapFrame:
         box: (x0, y0, x1, y1) the region that changed.
         weight: (h, w) float32 the blend weight over ``box`` (1 = the photo's face).
         points: (478, 2) float64 where the new face's mesh is, frame pixels.
+        visible: share of the stock face's vertices in view (1 without an occlusion model).
     """
 
     image: np.ndarray
     box: tuple[int, int, int, int]
     weight: np.ndarray
     points: np.ndarray
+    visible: float = 1.0
 
 
 class FaceSwapper:
@@ -216,8 +218,10 @@ class FaceSwapper:
         cover[np.unique(self._face_tris[smeared])] = True
         cover[list(topo.OVAL_IDS)] = False
         weights[cover] = np.maximum(weights[cover], self._cover_weights[cover])
+        visible = np.ones(topo.N_MESH)
         if self.occlusion is not None:
-            weights[:topo.N_MESH] *= self.occlusion(frame, lm)
+            visible = self.occlusion(frame, lm)
+            weights[:topo.N_MESH] *= visible
         values = np.concatenate([np.concatenate([gains, np.ones((len(rings), 3), np.float32)]), weights[:, None]], 1)
         field = raster.upsample(raster.field(values, fill=np.array([1.0, 1.0, 1.0, 0.0], np.float32), cells=face_cells),
                                 fbox)
@@ -231,7 +235,7 @@ class FaceSwapper:
         x0, y0, x1, y1 = box
         image[y0:y1, x0:x1] = bg
         image[fbox[1]:fbox[3], fbox[0]:fbox[2]] = np.clip(out_face + 0.5, 0, 255).astype(np.uint8)
-        return SwapFrame(image, fbox, weight, target)
+        return SwapFrame(image, fbox, weight, target, float(np.mean(visible > 0.5)))
 
 
 def _fill_from_around(image: np.ndarray, valid: np.ndarray, eye_px: float) -> np.ndarray:

@@ -6,7 +6,7 @@ jitter ...); these three say how well the swap itself worked, with the same Chec
 
 - ``swap_identity``: share of frames whose face, as the avatar tracker sees it, is closer in
   normalised mesh shape to the photo than to the stock face it replaced
-  (:func:`dhsdk.swap.metrics.identity_distances`);
+  (:func:`dhsdk.swap.metrics.identity_distances`), over the frames where nothing covers it;
 - ``swap_seam``: luma gradient across the blend border over the stock frame's own gradient at
   the same border (1 = the border adds no edge; :func:`dhsdk.swap.metrics.seam_energy`);
 - ``swap_flicker``: the face's frame-to-frame brightness jitter over the stock face's
@@ -23,6 +23,7 @@ from dhsdk.swap import metrics
 IDENTITY_SHARE = (0.8, 0.5)   # pass from, warn from (below: fail): frames closer to the photo than to the stock
 SEAM_RATIO = (1.6, 2.5)       # pass up to, warn up to (above: fail)
 FLICKER_RATIO = (1.5, 3.0)    # pass up to, warn up to (above: warn too: a flickering face is still usable)
+MIN_VISIBLE = 0.95            # identity is judged on frames with at least this share of the stock face in view
 
 
 def _worst(values: np.ndarray, k: int = 4) -> list[int]:
@@ -86,8 +87,13 @@ def swap_checks(run, analysis: Analysis, photo_points: np.ndarray) -> tuple[list
     checks, numbers = [], {}
     if analysis.track is not None:
         n = min(len(analysis.track.landmarks), len(run.stock.track.landmarks))
-        stock = run.stock.track.landmarks[:n].astype(np.float64) * run.scale
-        check, numbers["identity"] = identity_check(analysis.track.landmarks[:n], photo_points, stock)
+        # Frames where something covers the face say nothing about its shape (the tracker guesses
+        # behind the hand): identity is judged where the stock face is in view.
+        seen = np.flatnonzero(run.visible[:n] >= MIN_VISIBLE)
+        seen = seen if len(seen) else np.arange(n)
+        stock = run.stock.track.landmarks[seen].astype(np.float64) * run.scale
+        check, numbers["identity"] = identity_check(analysis.track.landmarks[seen], photo_points, stock)
+        check.frames = [int(seen[i]) for i in check.frames]
         checks.append(check)
     else:
         checks.append(Check("swap_identity", "fail", None, "a face in the output",

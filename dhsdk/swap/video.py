@@ -183,6 +183,7 @@ class SwapRun:
         seam_stock: (M,) the same measure on the stock frames at the same border.
         luma: (N, 478) float32 local skin luma at each vertex of the new face (flicker).
         luma_stock: (N, 478) float32 the same on the stock face.
+        visible: (N,) float32 share of the stock face in view per frame (a hand in front: less).
         ms_per_frame: swap time per frame (excluding decoding and encoding), milliseconds.
         samples: a few (frame index, stock frame, swapped frame) for the swap sheet.
     """
@@ -196,6 +197,7 @@ class SwapRun:
     seam_stock: np.ndarray
     luma: np.ndarray
     luma_stock: np.ndarray
+    visible: np.ndarray
     ms_per_frame: float
     samples: list = field(default_factory=list)
 
@@ -234,6 +236,7 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
     keep = set(np.linspace(0, n - 1, min(samples, n)).round().astype(int).tolist())
     luma = np.full((n, 478), np.nan, np.float32)
     luma_stock = np.full((n, 478), np.nan, np.float32)
+    visible = np.ones(n, np.float32)
     seam, seam_stock, kept = [], [], []
     spent = 0.0
     writer = MaterialWriter(out, (w, h), info.fps)
@@ -252,6 +255,7 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
             writer.write(result.image)
             count += 1
             luma[i] = metrics.vertex_luma(result.image, result.points)
+            visible[i] = result.visible
             luma_stock[i] = metrics.vertex_luma(frame, lm)
             if i % MEASURE_EVERY == 0:
                 seam.append(metrics.seam_energy(result.image, result.weight, result.box))
@@ -261,4 +265,4 @@ def swap_video(face: SwapFace, base: str | os.PathLike, out: str | os.PathLike, 
     finally:
         writer.close()
     return SwapRun(Path(out), (w, h), scale, count, stock, np.asarray(seam), np.asarray(seam_stock),
-                   luma, luma_stock, 1e3 * spent / max(count, 1), kept)
+                   luma, luma_stock, visible, 1e3 * spent / max(count, 1), kept)
