@@ -108,6 +108,9 @@ class HeadDriver:
         head_motion: scales the head's roll, scale and position taken from the driver (0 keeps
             the avatar's own placement; yaw and pitch always follow).
         step: warp evaluation grid (see :class:`~dhsdk.swap.compose.FaceSwapper`).
+
+    Attributes:
+        last_ms: wall time of the last warp (retarget + warp), milliseconds.
     """
 
     def __init__(self, avatar: Any, neutral: DriverNeutral | None = None, head_motion: float = 1.0,
@@ -163,7 +166,7 @@ class HeadDriver:
         back = invert_affine(own)
         return apply_affine(back, apply_affine(motion, shape)), compose_affine(back, compose_affine(motion, own))
 
-    def __call__(self, image: np.ndarray, base_index: int, landmarks: np.ndarray) -> np.ndarray:
+    def __call__(self, image: np.ndarray, base_index: int, landmarks: np.ndarray | None) -> np.ndarray:
         """Warp one avatar frame.
 
         The head's surroundings (hair, ears) move rigidly with the head out to the inner virtual
@@ -172,11 +175,14 @@ class HeadDriver:
         Args:
             image: (H, W, 3) uint8 RGB, the avatar's (lip-synced) frame from base frame ``base_index``.
             base_index: which base frame it was rendered from (its geometry is the source).
-            landmarks: (478, 2) the driver's face mesh in this frame, driver pixels.
+            landmarks: (478, 2) the driver's face mesh in this frame, driver pixels; None (no
+                driver face yet) returns the frame as it is.
 
         Returns:
             (H, W, 3) uint8, a new array.
         """
+        if landmarks is None:
+            return np.array(image, copy=True)
         t0 = time.perf_counter()
         src = np.asarray(self.avatar.landmarks[base_index], np.float64)[:topo.N_MESH]
         dst, motion = self.target(base_index, landmarks)

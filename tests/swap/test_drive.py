@@ -72,6 +72,10 @@ def test_streaming_driver_converges(default_avatar, driver):
         b, _ = offline.target(base, lm[k])
         errors.append(np.abs(a - b).max() / eye)
     assert max(errors[-5:]) < 0.03 < np.mean(errors[5:15])
+    image = np.array(default_avatar.frame(0))
+    assert np.array_equal(live(image, 0, None), image)          # no driver face yet: the frame as it is
+    moved = live(image, 0, lm[30])
+    assert moved.shape == image.shape and not np.array_equal(moved, image) and live.last_ms > 0
 
 
 def test_cli_writes_video_and_report(default_avatar, driver, tmp_path, capsys, monkeypatch):
