@@ -98,4 +98,6 @@ def create_swap_avatar(face: str | os.PathLike | np.ndarray | SwapFace, base: st
                     **{k: {n: round(float(v), 4) for n, v in d.items()} for k, d in numbers.items()}}
             return {"source": source, "swap": swap}
 
-        return create_avatar(material, out, force=force, show_progress=show_progress, device=device, extend=extend)
+        # adapt=False: the stock clip's speech (if any) belongs to another mouth; the material has none
+        return create_avatar(material, out, force=force, show_progress=show_progress, device=device, adapt=False,
+                             extend=extend)

@@ -3,8 +3,6 @@ different face (swaying, blinking, a cheek covered for a while), its swap and it
 made once, and the default avatar built into a temporary DHSDK_CACHE."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -53,11 +51,3 @@ def default_avatar(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DHSDK_CACHE", str(tmp_path_factory.mktemp("dhsdk-cache")))
         return Avatar.default()
-
-
-def leftovers(out: Path) -> list[str]:
-    """Names at or beside ``out`` that a failed creation may have left (``out``, ``.NAME.*``)."""
-    out = Path(out)
-    if not out.parent.is_dir():
-        return []
-    return sorted(p.name for p in out.parent.iterdir() if p.name == out.name or p.name.startswith(f".{out.name}."))

@@ -204,3 +204,11 @@ def driver_clip(path: Path, seconds: float = 4.0, fps: float = 25.0, size: tuple
 
     gen.write_video(path, frames(), fps)
     return path, look, shut
+
+
+def leftovers(out: Path) -> list[str]:
+    """Names at or beside ``out`` that a failed creation may have left (``out``, ``.NAME.*``)."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    return sorted(p.name for p in out.parent.iterdir() if p.name == out.name or p.name.startswith(f".{out.name}."))

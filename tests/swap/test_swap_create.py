@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import swap_material as sm
-from conftest import leftovers
 from dhsdk.errors import InputError
 from dhsdk.swap.create import create_swap_avatar
 
@@ -56,7 +55,7 @@ def test_bad_inputs_refused_nothing_left(case, stock, tmp_path):
         words = "too small"
     with pytest.raises(InputError, match=words):
         create_swap_avatar(photo, base, out, show_progress=False)
-    assert leftovers(out) == []
+    assert sm.leftovers(out) == []
 
 
 def test_existing_output_refused_before_the_work(stock, tmp_path):

@@ -54,8 +54,10 @@ def test_astronaut_onto_a_grid_speaker_avatar(shared_data, photo_face, tmp_path)
 
     base = _clip(shared_data, "grid_s1/bbaf2n.mp4")
     avatar, report = create_swap_avatar(photo_face, base, tmp_path / "grid", show_progress=False)
-    for name in ("swap_identity", "swap_seam", "swap_flicker", "mouth_still", "one_face"):
+    for name in ("swap_identity", "swap_seam", "swap_flicker", "neutral_mouth", "one_face"):
         assert report.check(name).status == "pass", report.check(name)
+    m = avatar.manifest
+    assert m["mouth"]["closed_frames"] == m["num_frames"]   # the talking stock's mouth rests closed
     assert avatar.manifest["swap"]["identity"]["closer_to_photo"] >= 0.95
     out = tmp_path / "grid.mp4"
     avatar.render(text="Welcome to the show", out=str(out), mouth="warp")
