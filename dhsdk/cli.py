@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("dhsdk.doctor", "check the installation and say how to fix what is missing"),
     "avatar": ("dhsdk.avatar.cli", "review material and create avatar bundles from a video or photo"),
     "render": ("dhsdk.pipeline.render_cli", "lip-sync speech (audio or text) on an avatar into an mp4"),
+    "drive": ("dhsdk.swap.drive_cli", "an avatar following a source video's head pose, blinks and gaze, lip-synced"),
     "live": ("dhsdk.pipeline.live_cli", "an avatar speaking live (wav, stdin text, mic) to file/RTMP/OBS/browser sinks"),
     "host": ("dhsdk.commerce.host_cli", "an unattended live-commerce session: pitch, answer comments, stay compliant"),
     "engines": ("dhsdk.engines.cli", "build, list and clean TensorRT engines (GPU)"),

@@ -1,4 +1,5 @@
-"""``dhsdk avatar review|create|info``: review material, build an avatar bundle, describe one."""
+"""``dhsdk avatar review|create|info``: review material, build an avatar bundle (from material, or a
+face photo swapped onto a stock clip), describe one."""
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--reader", choices=["pyav", "dali"], default="pyav", help="video decoder (dali: NVDEC on a GPU)")
     c = sub.add_parser("create", help="build an avatar bundle from a video or photo",
-                       description="Review the material and, if it passes, write an avatar bundle.")
-    c.add_argument("input", help="talking video or photo of the presenter")
+                       description="Review the material and, if it passes, write an avatar bundle. "
+                                   "With --face and --base: put the face of a photo onto a stock presenter clip.")
+    c.add_argument("input", nargs="?", help="talking video or photo of the presenter (not with --face/--base)")
+    c.add_argument("--face", help="head swap: the face photo (one person, frontal)")
+    c.add_argument("--base", help="head swap: the stock presenter video the face goes onto")
     c.add_argument("-o", "--output", required=True, help="bundle directory to create")
     c.add_argument("--force", action="store_true", help="replace an existing output directory")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -55,10 +59,22 @@ def _review(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     from dhsdk.avatar.create import ReviewFailed, create_avatar
+    from dhsdk.errors import InputError
 
+    swap = args.face is not None or args.base is not None
+    if swap and (args.face is None or args.base is None or args.input is not None):
+        raise InputError("a head swap takes --face PHOTO and --base VIDEO, and no other input")
+    if not swap and args.input is None:
+        raise InputError("give the presenter's video or photo, or --face PHOTO --base VIDEO for a head swap")
     try:
-        avatar, report = create_avatar(args.input, args.output, force=args.force, show_progress=not args.quiet,
-                                       reader=args.reader, adapt=not args.no_adapt)
+        if swap:
+            from dhsdk.swap.create import create_swap_avatar
+
+            avatar, report = create_swap_avatar(args.face, args.base, args.output, force=args.force,
+                                                show_progress=not args.quiet)
+        else:
+            avatar, report = create_avatar(args.input, args.output, force=args.force, show_progress=not args.quiet,
+                                           reader=args.reader, adapt=not args.no_adapt)
     except ReviewFailed as e:
         print(e.report.text(), file=sys.stderr)
         print("dhsdk avatar create: no avatar written: the material failed its review", file=sys.stderr)
@@ -68,6 +84,8 @@ def _create(args: argparse.Namespace) -> int:
         print(f"lip model: {avatar.manifest['a2k_adaptation']['reason']}")
     print(f"avatar: {avatar!r}")
     print(f"review: {avatar.path / 'review.json'}, contact sheet: {avatar.path / 'review.png'}")
+    if swap:
+        print(f"swap sheet: {avatar.path / avatar.manifest['swap']['sheet']}")
     return 0
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -94,7 +94,8 @@ def _write_jpeg(path: Path, image: np.ndarray) -> None:
 
 def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: bool = False,
                   show_progress: bool = True, device: str = "auto", reader: str = "pyav",
-                  adapt: bool = True) -> tuple[Any, ReviewReport]:
+                  adapt: bool = True,
+                  extend: Callable[[ReviewReport, Analysis, Path], dict] | None = None) -> tuple[Any, ReviewReport]:
     """Build an avatar bundle from a talking video or a photo.
 
     Args:
@@ -106,6 +107,9 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         reader: video decoder, ``"pyav"`` or ``"dali"`` (NVDEC on a GPU).
         adapt: fine-tune the lip model on the presenter's own speech when the footage has
             enough (:func:`adapt_lips`); the outcome is the manifest's ``a2k_adaptation``.
+        extend: for material made by another stage (a head swap): called with the review, the
+            analysis and the bundle's temporary directory before the verdict is taken; it may add
+            checks to the review and files to the directory, and returns extra manifest entries.
 
     Returns:
         (the loaded Avatar, its review report). The report is also in the bundle
@@ -127,9 +131,10 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
         finally:
             offsets = writer.close()
         report = review(analysis)
+        extra = extend(report, analysis, tmp) if extend is not None else {}
         if report.verdict == "fail":
             raise ReviewFailed(report)
-        write_bundle(tmp, analysis, report, offsets)
+        write_bundle(tmp, analysis, report, offsets, extra)
         if analysis.material.info.kind == "video":
             adapt_lips(tmp, analysis, adapt, show_progress)
         Avatar.load(tmp)  # read it back before it goes into place: an unloadable bundle is never left
@@ -167,7 +172,8 @@ def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress:
     return result
 
 
-def write_bundle(tmp: Path, analysis: Analysis, report: ReviewReport, offsets: np.ndarray) -> None:
+def write_bundle(tmp: Path, analysis: Analysis, report: ReviewReport, offsets: np.ndarray,
+                 extra: dict | None = None) -> None:
     """Write everything but the frame store into the bundle directory ``tmp``.
 
     Args:
@@ -175,6 +181,8 @@ def write_bundle(tmp: Path, analysis: Analysis, report: ReviewReport, offsets: n
         analysis: the material's analysis (with a face track).
         report: its review (not failed).
         offsets: (N + 1,) frame-store offsets.
+        extra: more manifest entries (they win over the standard ones: a head swap names its
+            stock clip as the source).
 
     Raises:
         InputError: the frames written and the frames tracked disagree.
@@ -219,4 +227,5 @@ def write_bundle(tmp: Path, analysis: Analysis, report: ReviewReport, offsets: n
         "review": report.summary(),
         "files": {"frames": bundle.FRAMES, "arrays": bundle.ARRAYS, "reference": bundle.REFERENCE,
                   "review": bundle.REVIEW_JSON, "review_sheet": bundle.REVIEW_PNG},
+        **(extra or {}),
     })

@@ -383,3 +383,7 @@ class PictureGroup(CheckGroup):
 
 
 GROUPS: list[CheckGroup] = [ReferenceGroup(), SyncGroup(), MouthGroup(), PictureGroup()]
+
+from dhsdk.eval.swap import SwapGroup  # noqa: E402  (it subclasses CheckGroup, defined above)
+
+GROUPS.append(SwapGroup())

@@ -37,7 +37,7 @@ def test_in_sync_render_passes(tts_render, avatar_dir, eval_dir, capsys):
     status = {c["name"]: c["status"] for c in data["checks"]}
     assert status == {"ref_corr": "skip", "ref_lag": "skip", "av_offset": "pass", "silence_closed": "pass",
                       "pbm_closure": "skip", "jitter": "pass", "sharpness": "pass", "seam": "pass"}
-    assert set(data["info"]["groups"]) == {"reference", "sync", "mouth", "picture"}
+    assert set(data["info"]["groups"]) == {"reference", "sync", "mouth", "picture", "swap"}   # swap: empty here
     assert data["info"]["metrics"]["silent_frames"] > 20
     assert len(data["info"]["series"]["opening"]) == data["info"]["frames"] == 143
     _, reds = _png_is_a_real_picture(out_png)
