@@ -124,7 +124,7 @@ def test_cancel_is_immediate_while_the_server_is_silent(server):
     t0 = time.monotonic()
     got += list(stream)  # blocked on the silent server until the cancel
     assert got == PIECES[:2]
-    assert 0.15 < time.monotonic() - t0 < 1.0
+    assert 0.15 < time.monotonic() - t0 < 4.0   # far below the 10 s read timeout, with room for a busy machine
 
 
 @pytest.mark.parametrize("server", [["500"]], indirect=True)
@@ -132,8 +132,8 @@ def test_cancel_during_backoff_returns_without_retrying(server):
     cancel = threading.Event()
     threading.Timer(0.1, cancel.set).start()
     t0 = time.monotonic()
-    assert list(OpenAICompatLLM(server.url, model="m", backoff=5.0).stream_chat(MESSAGES, cancel=cancel)) == []
-    assert time.monotonic() - t0 < 1.0 and len(server.requests) == 1
+    assert list(OpenAICompatLLM(server.url, model="m", backoff=20.0).stream_chat(MESSAGES, cancel=cancel)) == []
+    assert time.monotonic() - t0 < 5.0 and len(server.requests) == 1   # the backoff would be 20 s
 
 
 def test_a_url_without_a_scheme_is_an_input_error():
