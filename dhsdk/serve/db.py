@@ -225,22 +225,28 @@ class Store:
         self.notify()
         return job
 
-    def claim_job(self, worker: str, kinds: Iterable[str] | None = None) -> dict[str, Any] | None:
-        """Take the oldest queued job for ``worker`` (state -> running, attempts + 1), or None."""
+    def next_queued(self) -> str | None:
+        """The id of the oldest queued job (None when the queue is empty)."""
+        tab = self.t["jobs"]
+        row = self._one(self.sa.select(tab.c.id).where(tab.c.state == "queued").order_by(tab.c.created_at).limit(1))
+        return row["id"] if row else None
+
+    def claim_job(self, worker: str, job_id: str | None = None) -> dict[str, Any] | None:
+        """Take the oldest queued job (or ``job_id``, if still queued) for ``worker``: state ->
+        running, attempts + 1. Returns the job, or None when there was none to take."""
         tab = self.t["jobs"]
         for _ in range(8):  # another worker may win a candidate; try the next one
-            stmt = self.sa.select(tab.c.id).where(tab.c.state == "queued")
-            if kinds is not None:
-                stmt = stmt.where(tab.c.kind.in_(list(kinds)))
-            row = self._one(stmt.order_by(tab.c.created_at).limit(1))
-            if row is None:
+            candidate = job_id or self.next_queued()
+            if candidate is None:
                 return None
             now = time.time()
-            won = self._write(tab.update().where(tab.c.id == row["id"], tab.c.state == "queued").values(
+            won = self._write(tab.update().where(tab.c.id == candidate, tab.c.state == "queued").values(
                 state="running", worker=worker, attempts=tab.c.attempts + 1, heartbeat_at=now, started_at=now,
                 step="starting", error=None))
             if won:
-                return self.get("jobs", row["id"])
+                return self.get("jobs", candidate)
+            if job_id is not None:
+                return None
         return None
 
     def log(self, job_id: str, message: str) -> None:
@@ -254,13 +260,10 @@ class Store:
                          .order_by(tab.c.id.desc()).limit(n))
         return rows[::-1]
 
-    def jobs_in(self, states: Iterable[str], worker_prefix: str | None = None) -> list[dict[str, Any]]:
-        """Every tenant's jobs in ``states`` (optionally of workers whose name starts so)."""
+    def jobs_in(self, states: Iterable[str]) -> list[dict[str, Any]]:
+        """Every tenant's jobs in ``states``, oldest first."""
         tab = self.t["jobs"]
-        stmt = self.sa.select(tab).where(tab.c.state.in_(list(states)))
-        if worker_prefix is not None:
-            stmt = stmt.where(tab.c.worker.like(worker_prefix + "%"))
-        return self._all(stmt.order_by(tab.c.created_at))
+        return self._all(self.sa.select(tab).where(tab.c.state.in_(list(states))).order_by(tab.c.created_at))
 
     def live_in(self, states: Iterable[str]) -> list[dict[str, Any]]:
         """Every tenant's live sessions in ``states``."""

@@ -261,6 +261,9 @@ def execute(store: Any, files: Any, job: dict[str, Any], worker: str, *, device:
 def requeue_or_fail(store: Any, job: dict[str, Any], why: str) -> str:
     """A job whose worker died: back to the queue while attempts remain, else failed with why.
 
+    Args:
+        job: the job's row as that worker ran it (its ``attempts`` identify the lost attempt).
+
     Returns:
         the job's new state.
     """
@@ -270,8 +273,9 @@ def requeue_or_fail(store: Any, job: dict[str, Any], why: str) -> str:
     else:
         state, error = "failed", f"{why}, {job['attempts']} times: giving up"
         message = error
-    if not store.update("jobs", job["id"], only_if={"state": "running"}, state=state, error=error, worker=None,
-                        finished_at=time.time() if state == "failed" else None):
+    # Only the attempt that was lost: a job already retried (attempts moved on) is left alone.
+    if not store.update("jobs", job["id"], only_if={"state": "running", "attempts": job["attempts"]}, state=state,
+                        error=error, worker=None, finished_at=time.time() if state == "failed" else None):
         return store.get("jobs", job["id"])["state"]
     store.log(job["id"], message)
     if state == "failed":
