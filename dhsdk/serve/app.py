@@ -71,6 +71,16 @@ async def _too_large(send: Any, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _allowed(app: Any, path: str) -> set[str]:
+    """Every method some route of ``app`` accepts at ``path``."""
+    methods: set[str] = set()
+    for route in app.routes:
+        regex, more = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and more and regex.match(path):
+            methods |= set(more)
+    return methods
+
+
 def create_app(service: Any) -> Any:
     """The ASGI app of ``service`` (the app's lifespan starts and closes it)."""
     fastapi = require("fastapi", "dhsdk serve")
@@ -81,13 +91,19 @@ def create_app(service: Any) -> Any:
     from dhsdk.serve.api import avatars, console, events, jobs, live, renders
     from dhsdk.serve.files import UploadError
 
+    users = [0]   # lifespans entered: a test client may run one per request, the service starts once
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any):
-        service.start()
+        if users[0] == 0:
+            service.start()
+        users[0] += 1
         try:
             yield
         finally:
-            service.close()
+            users[0] -= 1
+            if users[0] == 0:
+                service.close()
 
     app = fastapi.FastAPI(title="dhsdk serve", version=__version__, lifespan=lifespan,
                           description="Lip-synced digital humans as a service: avatars, renders, live commerce "
@@ -102,6 +118,8 @@ def create_app(service: Any) -> Any:
     @app.middleware("http")
     async def security_headers(request: Any, call_next: Any) -> Any:
         response = await call_next(request)
+        if response.status_code == 405:   # Starlette names only the first matching route's methods
+            response.headers["Allow"] = ", ".join(sorted(_allowed(app, request.url.path)))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -225,6 +225,23 @@ class CommentOut(BaseModel):
     """Whether the host will answer it (spam, abuse, chatter and duplicates are dropped)."""
 
     accepted: bool
+
+
+class Problem(BaseModel):
+    """An error: ``detail`` says what is wrong and what to do (a list for invalid fields)."""
+
+    detail: Union[str, list[dict[str, Any]]]
+
+
+_STATUS = {400: "bad input (a file that cannot be used, an unreachable URL)", 401: "missing or invalid token",
+           404: "no such thing for this tenant", 409: "not in a state that allows it",
+           410: "the stored file is gone or damaged", 413: "request body over the limit",
+           415: "not a file type this accepts", 422: "invalid request", 429: "rate limit (see Retry-After)"}
+
+
+def errors(*codes: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses."""
+    return {c: {"model": Problem, "description": _STATUS[c]} for c in codes}
 
 
 class Health(BaseModel):

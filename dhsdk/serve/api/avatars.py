@@ -12,7 +12,7 @@ from dhsdk.serve.api.deps import avatar_out, file_response, job_ref, owned, prin
 from dhsdk.serve.auth import Principal
 from dhsdk.serve.db import new_id
 
-router = APIRouter(prefix="/v1/avatars", tags=["avatars"])
+router = APIRouter(prefix="/v1/avatars", tags=["avatars"], responses=schemas.errors(401, 404, 422, 429))
 AvatarId = Annotated[str, Path(pattern=schemas.ID)]
 BUSY = ("queued", "reviewing", "creating", "training")
 
@@ -27,7 +27,7 @@ def _train(text: Optional[str]) -> Optional[dict]:
                                  f"{e.errors()[0]['msg']}") from None
 
 
-@router.post("", status_code=202, response_model=schemas.AvatarCreated,
+@router.post("", status_code=202, response_model=schemas.AvatarCreated, responses=schemas.errors(400, 413, 415),
              summary="Upload a talking video or a photo; a job reviews it and creates the avatar")
 def upload(svc=Depends(service), who: Principal = Depends(principal),
            file: UploadFile = File(description="video (mp4, mov, webm, mkv) or photo (jpg, png, webp)"),
@@ -57,13 +57,13 @@ def get_avatar(avatar_id: AvatarId, svc=Depends(service), who: Principal = Depen
 
 
 @router.get("/{avatar_id}/review.png", summary="The review's contact sheet (PNG)",
-            responses={200: {"content": {"image/png": {}}}})
+            responses={200: {"content": {"image/png": {}}}, **schemas.errors(410)})
 def contact_sheet(avatar_id: AvatarId, svc=Depends(service), who: Principal = Depends(principal)):
     row = owned(svc, "avatars", avatar_id, who, "avatar")
     return file_response(svc, row["sheet_id"], who, "the contact sheet")
 
 
-@router.post("/{avatar_id}/create", status_code=202, response_model=schemas.AvatarCreated,
+@router.post("/{avatar_id}/create", status_code=202, response_model=schemas.AvatarCreated, responses=schemas.errors(409),
              summary="Create a reviewed avatar (after an upload with create=false)")
 def create_reviewed(avatar_id: AvatarId, body: schemas.CreateAvatar = schemas.CreateAvatar(),
                     svc=Depends(service), who: Principal = Depends(principal)):
@@ -78,7 +78,7 @@ def create_reviewed(avatar_id: AvatarId, body: schemas.CreateAvatar = schemas.Cr
     return schemas.AvatarCreated(avatar=avatar_out(svc.store.get("avatars", avatar_id)), job=job_ref(job["id"]))
 
 
-@router.delete("/{avatar_id}", status_code=204, summary="Delete an avatar, its material and its bundle")
+@router.delete("/{avatar_id}", status_code=204, responses=schemas.errors(409), summary="Delete an avatar, its material and its bundle")
 def delete_avatar(avatar_id: AvatarId, svc=Depends(service), who: Principal = Depends(principal)):
     row = owned(svc, "avatars", avatar_id, who, "avatar")
     if svc.store.list("live", who.tenant_id, avatar_id=avatar_id, state=["starting", "live"]):

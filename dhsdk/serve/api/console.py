@@ -31,7 +31,7 @@ def health(svc=Depends(service)):
     return svc.health()
 
 
-@router.get("/v1/catalog/sample", summary="The bundled sample catalogue (products a live session can present)")
+@router.get("/v1/catalog/sample", responses=schemas.errors(401, 429), summary="The bundled sample catalogue (products a live session can present)")
 def sample_catalog(_who: Principal = Depends(principal)) -> dict:
     import yaml
 

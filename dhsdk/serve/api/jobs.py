@@ -10,7 +10,7 @@ from dhsdk.serve.jobs import settle_subject
 from dhsdk.serve.api.deps import job_out, owned, principal, service
 from dhsdk.serve.auth import Principal
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=schemas.errors(400, 401, 404, 422, 429))
 JobId = Annotated[str, Path(pattern=schemas.ID)]
 
 

@@ -14,7 +14,7 @@ from dhsdk.serve.api.deps import live_out, owned, principal, service
 from dhsdk.serve.auth import Principal
 from dhsdk.serve.db import new_id
 
-router = APIRouter(prefix="/v1/live", tags=["live"])
+router = APIRouter(prefix="/v1/live", tags=["live"], responses=schemas.errors(400, 401, 404, 409, 413, 422, 429))
 LiveId = Annotated[str, Path(pattern=schemas.ID)]
 _OBS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

@@ -10,7 +10,7 @@ from dhsdk.serve.api.deps import file_response, job_ref, owned, principal, rende
 from dhsdk.serve.auth import Principal
 from dhsdk.serve.db import new_id
 
-router = APIRouter(tags=["renders"])
+router = APIRouter(tags=["renders"], responses=schemas.errors(401, 404, 422, 429))
 RenderId = Annotated[str, Path(pattern=schemas.ID)]
 
 
@@ -19,7 +19,7 @@ def _file_out(row: dict) -> schemas.FileOut:
                            content_type=row["content_type"])
 
 
-@router.post("/v1/uploads", status_code=201, response_model=schemas.FileOut,
+@router.post("/v1/uploads", status_code=201, response_model=schemas.FileOut, responses=schemas.errors(400, 413, 415),
              summary="Upload audio to render (wav, mp3, m4a, ogg, flac, aac); stored checksummed")
 def upload_audio(svc=Depends(service), who: Principal = Depends(principal), file: UploadFile = File()):
     row = svc.files.save_upload(who.tenant_id, "audio", file.file, file.filename or "audio",
@@ -28,6 +28,7 @@ def upload_audio(svc=Depends(service), who: Principal = Depends(principal), file
 
 
 @router.post("/v1/renders", status_code=202, response_model=schemas.RenderCreated,
+             responses=schemas.errors(400, 409, 413, 415),
              summary="Render text or audio on an avatar into an mp4 (a job)")
 def create_render(body: schemas.RenderIn, svc=Depends(service), who: Principal = Depends(principal)):
     if body.sources() != 1:
@@ -71,7 +72,7 @@ def get_render(render_id: RenderId, svc=Depends(service), who: Principal = Depen
 
 
 @router.get("/v1/renders/{render_id}/video", summary="The rendered mp4 (only once complete)",
-            responses={200: {"content": {"video/mp4": {}}}})
+            responses={200: {"content": {"video/mp4": {}}}, **schemas.errors(410)})
 def render_video(render_id: RenderId, svc=Depends(service), who: Principal = Depends(principal)):
     row = owned(svc, "renders", render_id, who, "render")
     return file_response(svc, row["video_id"], who, f"render {render_id}'s video")
