@@ -217,9 +217,10 @@ class Store:
 
     # ---- jobs -------------------------------------------------------------------------
     def add_job(self, tenant_id: str, kind: str, subject_id: str, params: dict[str, Any],
-                max_attempts: int) -> dict[str, Any]:
-        """Queue a job."""
-        job = self.insert("jobs", id=new_id("job"), tenant_id=tenant_id, kind=kind, subject_id=subject_id,
+                max_attempts: int, job_id: str | None = None) -> dict[str, Any]:
+        """Queue a job (``job_id``: one made beforehand, so the subject's row can name its job
+        before the job exists: a worker may take the job the moment it is queued)."""
+        job = self.insert("jobs", id=job_id or new_id("job"), tenant_id=tenant_id, kind=kind, subject_id=subject_id,
                           state="queued", params=params, progress=0.0, step="queued", attempts=0,
                           max_attempts=max_attempts, cancel_requested=False)
         self.notify()

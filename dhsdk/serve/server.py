@@ -68,12 +68,21 @@ class Service:
             from dhsdk.serve.local import LocalBackend
 
             self.backend = LocalBackend(self.config, self.store)
-        for row in self.store.live_in(["starting", "live"]):
-            self.store.update("live", row["id"], restarts=(row["restarts"] or 0) + 1)
-            self.backend.start_live(row["id"], note="restarted after the server restarted")
+        on_air = self.store.live_in(["starting", "live"])
+        if on_air:   # started again in the background: the API answers meanwhile
+            threading.Thread(target=self._restart_live, args=(on_air,), name="dhsdk-serve-restart-live",
+                             daemon=True).start()
         self._housekeeping = threading.Thread(target=self._keep_house, name="dhsdk-serve-housekeeping",
                                               daemon=True)
         self._housekeeping.start()
+
+    def _restart_live(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.store.update("live", row["id"], restarts=(row["restarts"] or 0) + 1)
+            try:
+                self.backend.start_live(row["id"], note="restarted after the server restarted")
+            except Exception:  # noqa: BLE001 - one session's failure must not stop the others
+                log.exception("live session %s could not be restarted", row["id"])
 
     def _keep_house(self) -> None:
         last_prune = 0.0

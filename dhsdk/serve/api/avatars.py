@@ -37,11 +37,11 @@ def upload(svc=Depends(service), who: Principal = Depends(principal),
     options = _train(train)
     row = svc.files.save_upload(who.tenant_id, "material", file.file, file.filename or "material",
                                 int(svc.config.max_material_mb * (1 << 20)))
-    aid = new_id("av")
-    job = svc.store.add_job(who.tenant_id, "avatar", aid, {"create": create, "train": options},
-                            svc.config.max_attempts)
+    aid, jid = new_id("av"), new_id("job")
     avatar = svc.store.insert("avatars", id=aid, tenant_id=who.tenant_id, name=name or row["name"], state="queued",
-                              material_id=row["id"], job_id=job["id"], options={"train": options})
+                              material_id=row["id"], job_id=jid, options={"train": options})
+    job = svc.store.add_job(who.tenant_id, "avatar", aid, {"create": create, "train": options},
+                            svc.config.max_attempts, job_id=jid)
     avatar.update(updated_at=avatar["created_at"], review=None, sheet_id=None, info=None, error=None)
     return schemas.AvatarCreated(avatar=avatar_out(avatar), job=job_ref(job["id"]))
 
@@ -72,9 +72,10 @@ def create_reviewed(avatar_id: AvatarId, body: schemas.CreateAvatar = schemas.Cr
         raise HTTPException(409, f"avatar {avatar_id} is {row['state']}: only a reviewed avatar that passed "
                                  f"(or a failed attempt) can be created")
     train = body.train.model_dump(exclude_none=True) if body.train else None
+    jid = new_id("job")
+    svc.store.update("avatars", avatar_id, job_id=jid, state="queued", error=None)
     job = svc.store.add_job(who.tenant_id, "avatar", avatar_id, {"create": True, "train": train},
-                            svc.config.max_attempts)
-    svc.store.update("avatars", avatar_id, job_id=job["id"], state="queued", error=None)
+                            svc.config.max_attempts, job_id=jid)
     return schemas.AvatarCreated(avatar=avatar_out(svc.store.get("avatars", avatar_id)), job=job_ref(job["id"]))
 
 

@@ -53,10 +53,10 @@ def create_render(body: schemas.RenderIn, svc=Depends(service), who: Principal =
             conn.close()
     size = [int(v) for v in body.size.split("x")] if body.size else None
     params = {"text": body.text, "audio_id": audio_id, "voice": body.voice, "size": size}
-    rid = new_id("rn")
-    job = svc.store.add_job(who.tenant_id, "render", rid, params, svc.config.max_attempts)
+    rid, jid = new_id("rn"), new_id("job")
     row = svc.store.insert("renders", id=rid, tenant_id=who.tenant_id, avatar_id=body.avatar, state="queued",
-                           params=params, job_id=job["id"])
+                           params=params, job_id=jid)
+    job = svc.store.add_job(who.tenant_id, "render", rid, params, svc.config.max_attempts, job_id=jid)
     row.update(video_id=None, info=None, error=None)
     return schemas.RenderCreated(render=render_out(row), job=job_ref(job["id"]))
 
