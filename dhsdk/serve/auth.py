@@ -55,6 +55,44 @@ class Principal:
     token_id: str
 
 
+class TokenCache:
+    """Token -> :class:`Principal` lookups, remembered for ``ttl_s`` seconds (a busy client
+    costs one database query per ``ttl_s``, not one per request; a revoked token stops working
+    within ``ttl_s``). Records each token's last use at most once a minute.
+
+    Args:
+        store: the :class:`~dhsdk.serve.db.Store`.
+        ttl_s: how long a lookup (found or not) is remembered.
+    """
+
+    LAST_USED_EVERY_S = 60.0
+
+    def __init__(self, store, ttl_s: float = 2.0):
+        self.store, self.ttl_s = store, ttl_s
+        self._seen: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, token: str | None) -> Principal | None:
+        """The tenant of ``token`` (None: missing, unknown or revoked)."""
+        if not token:
+            return None
+        key = hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        row = self.store.token_by_hash(key)
+        who = None if row is None else Principal(tenant_id=row["tenant_id"], tenant=row["tenant"], token_id=row["id"])
+        if row is not None and (row["last_used_at"] or 0) < time.time() - self.LAST_USED_EVERY_S:
+            self.store.update("tokens", row["id"], last_used_at=time.time())
+        with self._lock:
+            if len(self._seen) > 10000:   # bounded: unknown tokens cannot fill memory
+                self._seen.clear()
+            self._seen[key] = (now, who)
+        return who
+
+
 class RateLimiter:
     """Token buckets per key: ``rate`` requests per second on average, bursts up to ``burst``.
 

@@ -32,6 +32,8 @@ class ServeConfig:
         max_material_mb, max_audio_mb: upload size limits.
         max_json_kb: limit of any other request body.
         rate_per_s, burst: per-token request rate limit (token bucket); 0 turns it off.
+        token_cache_s: how long a token lookup is remembered (a revoked token stops working
+            within this many seconds).
         max_attempts: times a job is started before an interruption fails it for good.
         heartbeat_s: how often a running job says it is alive; one silent for
             ``3 * heartbeat_s`` is taken as lost (its worker died) and retried.
@@ -54,6 +56,7 @@ class ServeConfig:
     max_json_kb: float = 256.0
     rate_per_s: float = 20.0
     burst: int = 60
+    token_cache_s: float = 2.0
     max_attempts: int = 3
     heartbeat_s: float = 2.0
     events_keep_s: float = 24 * 3600.0

@@ -98,7 +98,8 @@ class Store:
         if full.startswith("postgresql+psycopg"):
             require("psycopg", "PostgreSQL databases")
         if full.startswith("sqlite"):
-            self.engine = sa.create_engine(full, connect_args={"check_same_thread": False, "timeout": 30})
+            self.engine = sa.create_engine(full, connect_args={"check_same_thread": False, "timeout": 30},
+                                           pool_size=20, max_overflow=20)
 
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(conn: Any, _record: Any) -> None:

@@ -205,12 +205,43 @@ def show_catalog(host: dict[str, Any]) -> Any:
     return catalog
 
 
+class AvatarCache:
+    """The avatars a worker's live sessions use, loaded once (with their warm frame caches):
+    a second session on the same avatar starts without decoding its idle loop again. Each
+    session still gets its own LipSync (its own per-stream render state).
+
+    Args:
+        device: for the runners.
+        size: how many avatars are kept (least recently used ones are dropped).
+    """
+
+    def __init__(self, device: str = "auto", size: int = 4):
+        self.device, self.size = device, size
+        self._avatars: dict[tuple[str, float], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, bundle: Path) -> Any:
+        """The loaded avatar of ``bundle`` (loaded again when its manifest changed, e.g. after training)."""
+        from dhsdk.avatar import Avatar
+
+        key = (str(bundle), (bundle / "manifest.json").stat().st_mtime)
+        with self._lock:
+            avatar = self._avatars.pop(key, None)
+        if avatar is None:
+            avatar = Avatar.load(bundle, device=self.device)
+        with self._lock:
+            self._avatars[key] = avatar   # most recent last
+            while len(self._avatars) > self.size:
+                self._avatars.pop(next(iter(self._avatars)))
+        return avatar
+
+
 class LiveSession:
     """One avatar live: the commerce host speaking into a Stream of the worker's Scheduler,
     frames to one sink.
 
     Args:
-        bundle: the avatar.
+        avatar: a loaded avatar (from the worker's :class:`AvatarCache`).
         scheduler: the worker's :class:`~dhsdk.pipeline.scheduler.Scheduler`.
         sink: from :func:`open_sink` (closed by :meth:`stop`).
         host: ``catalog``, ``products``, ``script``, ``loops`` (0 = until stopped), ``voice``.
@@ -218,10 +249,9 @@ class LiveSession:
         on_event: called with each host event as a dict (``kind``, ``text``, ``t``, ``detail``).
     """
 
-    def __init__(self, bundle: Path, scheduler: Any, sink: Any, host: dict[str, Any], device: str = "auto",
+    def __init__(self, avatar: Any, scheduler: Any, sink: Any, host: dict[str, Any], device: str = "auto",
                  on_event: Callable[[dict[str, Any]], None] | None = None):
         from dhsdk.adapters.tts.espeak import EspeakTTS
-        from dhsdk.avatar import Avatar
         from dhsdk.commerce.comments import CommentQueue
         from dhsdk.commerce.host import Host
         from dhsdk.pipeline.lipsync import LipSync
@@ -230,7 +260,7 @@ class LiveSession:
         self.sink, self.scheduler = sink, scheduler
         self.started = time.perf_counter()
         self.comments = CommentQueue()
-        lipsync = LipSync(Avatar.load(bundle, device=device), mouth="auto", device=device)
+        lipsync = LipSync(avatar, mouth="auto", device=device)
         self.stream = scheduler.add(lipsync, on_frame=sink.write)
         self.host = Host(catalog, EspeakTTS(host.get("voice") or "auto"), self.stream, comments=self.comments,
                          on_event=(lambda e: on_event(dict(e.__dict__))) if on_event else None)

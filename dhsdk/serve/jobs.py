@@ -157,14 +157,15 @@ def run_avatar(ctx: JobContext, files: Any, device: str) -> dict[str, Any]:
                         state="training" if train else "ready"):
         shutil.rmtree(bundle, ignore_errors=True)   # deleted while it was being created
         raise InputError("the avatar was deleted")
+    result: dict[str, Any] = {"avatar": aid}
     if train:
         ctx.step("train", create_end, 1.0)
         _event(ctx, "avatar", aid, "training")
-        ctx.job["result"] = {"training": engine.train(bundle, material, train, ctx.log)}
+        result["training"] = engine.train(bundle, material, train, ctx.log)
         info = engine.bundle_ready(bundle) or info
         store.update("avatars", aid, info=info, state="ready")
     _event(ctx, "avatar", aid, "ready", info=info)
-    return {"avatar": aid, **info}
+    return {**result, **info}
 
 
 def run_render(ctx: JobContext, files: Any, device: str) -> dict[str, Any]:
@@ -246,7 +247,7 @@ def execute(store: Any, files: Any, job: dict[str, Any], worker: str, *, device:
     if state == "queued":
         values.update(attempts=max(0, job["attempts"] - 1), worker=None)
     else:
-        values.update(finished_at=time.time(), result=result or job.get("result"))
+        values.update(finished_at=time.time(), result=result)
         if state == "succeeded":
             values["progress"] = 1.0
             values["step"] = "done"

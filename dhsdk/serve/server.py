@@ -31,7 +31,7 @@ class Service:
     """
 
     def __init__(self, config: Any):
-        from dhsdk.serve.auth import RateLimiter
+        from dhsdk.serve.auth import RateLimiter, TokenCache
         from dhsdk.serve.db import Store
         from dhsdk.serve.files import FileStore
 
@@ -47,6 +47,7 @@ class Service:
         self.store = Store(config.db_url)
         self.files = FileStore(config.data, self.store)
         self.limiter = RateLimiter(config.rate_per_s, config.burst)
+        self.tokens = TokenCache(self.store, config.token_cache_s)
         self.backend: Any = None
         self._stop = threading.Event()
         self._housekeeping: threading.Thread | None = None

@@ -195,3 +195,21 @@ def test_deleting_an_avatar_removes_it_and_its_files(make_api, portrait_png):
 def test_health_says_which_database_and_backend(make_api):
     h = make_api(workers=0).client.get("/healthz").json()
     assert h == {"ok": True, "database": "sqlite", "backend": "local", "job_threads": 0, "live_sessions": 0}
+
+
+@pytest.mark.slow
+def test_optional_training_puts_the_persons_mouth_model_into_the_avatar(make_api, portrait_png):
+    pytest.importorskip("torch", reason="training needs torch: pip install torch==2.13.0 'dhsdk[train]'")
+    api = make_api()
+    r = api.post("/v1/avatars", files={"file": ("p.png", portrait_png.read_bytes(), "image/png")},
+                 data={"train": '{"mouth": "lite", "steps": 3}'})
+    assert r.status_code == 202, r.text
+    job = wait_job(api, r.json()["job"]["id"], timeout=300)
+    assert job["state"] == "succeeded", job
+    a = api.get(f"/v1/avatars/{r.json()['avatar']['id']}").json()
+    assert a["state"] == "ready" and a["info"]["mouth_model"] == "mouth_lite.onnx"
+    assert job["result"]["training"]["mouth"]["steps"] == 3
+    assert any(line["message"].startswith("mouth model mouth_lite.onnx: ") for line in job["log"])
+    bad = api.post("/v1/avatars", files={"file": ("p.png", portrait_png.read_bytes(), "image/png")},
+                   data={"train": '{"mouth": "huge"}'})
+    assert bad.status_code == 422 and "train must be JSON" in bad.json()["detail"]

@@ -32,6 +32,7 @@ def test_no_token_bad_token_and_revoked_token_are_401(make_api):
     assert api.get("/v1/avatars").status_code == 200
     token_id = api.service.store.token_by_hash(hash_token(api.token))["id"]
     api.service.store.update("tokens", token_id, revoked_at=time.time())
+    time.sleep(api.config.token_cache_s)                   # lookups are remembered this long
     assert api.get("/v1/avatars").status_code == 401
 
 

@@ -2,15 +2,12 @@
 as API models, and the one way a missing or foreign id answers (404)."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import HTTPException, Request
 
 from dhsdk.serve import schemas
-from dhsdk.serve.auth import Principal, hash_token
-
-_LAST_USED_EVERY_S = 60.0   # how often a token's last use is written
+from dhsdk.serve.auth import Principal
 
 
 def service(request: Request) -> Any:
@@ -20,14 +17,7 @@ def service(request: Request) -> Any:
 
 def principal_for(svc: Any, token: str | None) -> Principal | None:
     """The tenant of a bearer token (None: missing, unknown or revoked)."""
-    if not token:
-        return None
-    row = svc.store.token_by_hash(hash_token(token))
-    if row is None:
-        return None
-    if (row["last_used_at"] or 0) < time.time() - _LAST_USED_EVERY_S:
-        svc.store.update("tokens", row["id"], last_used_at=time.time())
-    return Principal(tenant_id=row["tenant_id"], tenant=row["tenant"], token_id=row["id"])
+    return svc.tokens.lookup(token)
 
 
 def bearer(value: str | None) -> str | None:
