@@ -2,6 +2,7 @@
 for jobs, and ``dhsdk serve`` as a real process on a free port."""
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -54,6 +55,19 @@ class Api:
 
     def close(self) -> None:
         self.client.__exit__(None, None, None)
+
+
+def decode_mp4(data: bytes) -> tuple[int, tuple[int, int], float]:
+    """(video frames, (width, height), audio seconds) of an mp4."""
+    import av
+
+    with av.open(io.BytesIO(data)) as c:
+        frames = [f for f in c.decode(video=0)]
+        size = (frames[0].width, frames[0].height)
+    with av.open(io.BytesIO(data)) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+        rate = c.streams.audio[0].rate
+    return len(frames), size, samples / rate
 
 
 def wait_job(api, job_id: str, timeout: float = 60.0, states=DONE) -> dict:

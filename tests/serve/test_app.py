@@ -11,7 +11,7 @@ import wave
 import numpy as np
 import pytest
 
-from serve_helpers import wait_job
+from serve_helpers import decode_mp4, wait_job
 
 
 def tone_wav(seconds: float = 1.0, rate: int = 22050) -> bytes:
@@ -25,19 +25,6 @@ def tone_wav(seconds: float = 1.0, rate: int = 22050) -> bytes:
         w.setframerate(rate)
         w.writeframes((pcm * 32767).astype(np.int16).tobytes())
     return out.getvalue()
-
-
-def decode_mp4(data: bytes) -> tuple[int, tuple[int, int], float]:
-    """(video frames, (width, height), audio seconds) of an mp4."""
-    import av
-
-    with av.open(io.BytesIO(data)) as c:
-        frames = [f for f in c.decode(video=0)]
-        size = (frames[0].width, frames[0].height)
-    with av.open(io.BytesIO(data)) as c:
-        samples = sum(f.samples for f in c.decode(audio=0))
-        rate = c.streams.audio[0].rate
-    return len(frames), size, samples / rate
 
 
 def render(api, **body) -> tuple[dict, dict]:
@@ -85,6 +72,12 @@ def test_render_text_to_an_mp4_with_the_promised_frames_and_sound(shared_api):
     assert frames == info["frames"] == job["result"]["frames"] and size == (320, 480)
     assert abs(frames / 25.0 - info["duration"]) <= 1 / 25 + 1e-6 and abs(seconds - info["duration"]) < 0.1
     assert 1.0 < info["duration"] < 4.0                          # one short sentence of espeak-ng
+    listed = api.get("/v1/renders").json()
+    assert rnd["id"] in [x["id"] for x in listed] and api.get("/v1/renders", token=api.rival).json() == []
+    path = api.service.files.path(api.service.store.get("files", api.service.store.get("renders", rnd["id"])["video_id"]))
+    assert api.delete(f"/v1/renders/{rnd['id']}", token=api.rival).status_code == 404
+    assert api.delete(f"/v1/renders/{rnd['id']}").status_code == 204
+    assert api.get(got["video_url"]).status_code == 404 and not path.exists()
 
 
 def test_render_uploaded_audio_and_a_url_last_as_long_as_the_audio(shared_api, make_api):

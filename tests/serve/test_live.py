@@ -4,6 +4,7 @@ WebSocket, and stops cleanly; a browser sink serves its page; bad sinks are refu
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 
@@ -82,3 +83,18 @@ def test_a_catalogue_without_the_picked_product_is_refused(shared_api):
     r = shared_api.post("/v1/live", json={"avatar": shared_api.avatar, "sink": "browser",
                                           "host": {"products": ["no-such-thing"]}})
     assert r.status_code == 422 and "no product 'no-such-thing'" in r.json()["detail"]
+
+
+def test_an_obs_sink_fills_its_shared_memory_ring_until_stopped(shared_api):
+    api = shared_api
+    r = api.post("/v1/live", json={"avatar": api.avatar, "sink": "obs:serve-test", "host": {"loops": 1}})
+    assert r.status_code == 201, r.text
+    live = r.json()
+    assert live["sink"] == "obs:serve-test" and live["viewer_url"] is None
+    ring = "/dev/shm/dhsdk-obs-serve-test"
+    deadline = time.monotonic() + 20
+    while not os.path.exists(ring):          # made with the first frame
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert api.delete(f"/v1/live/{live['id']}").json()["state"] == "stopped"
+    assert not os.path.exists(ring)          # the sink's close removed it

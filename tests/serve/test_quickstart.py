@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from serve_helpers import ServeProcess
-from test_app import decode_mp4
+from serve_helpers import ServeProcess, decode_mp4
 from test_rtmp import Reader
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from dhsdk.serve.auth import Principal
 router = APIRouter(tags=["console"])
 PAGE = Path(__file__).resolve().parents[1] / "console" / "index.html"
 CSP = ("default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
-       "script-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-src http: https:")
+       "script-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:")
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
