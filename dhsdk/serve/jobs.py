@@ -161,7 +161,12 @@ def run_avatar(ctx: JobContext, files: Any, device: str) -> dict[str, Any]:
     if train:
         ctx.step("train", create_end, 1.0)
         _event(ctx, "avatar", aid, "training")
-        result["training"] = engine.train(bundle, material, train, ctx.log)
+        try:
+            result["training"] = engine.train(bundle, material, train, ctx.log)
+        except DhsdkError as e:   # the avatar works without the per-person model; the job says why
+            store.update("avatars", aid, state="ready", error=f"training failed: {e}")
+            _event(ctx, "avatar", aid, "ready", info=info, error=f"training failed: {e}")
+            raise
         info = engine.bundle_ready(bundle) or info
         store.update("avatars", aid, info=info, state="ready")
     _event(ctx, "avatar", aid, "ready", info=info)

@@ -131,4 +131,6 @@ def serve(config: Any) -> None:
                                            timeout_graceful_shutdown=10, ws_max_size=1 << 20,
                                            limit_concurrency=1000))
     log.info("dhsdk serve on http://%s:%d/ (data %s, pid %d)", config.host, config.port, config.data, os.getpid())
+    if not service.store.tokens():
+        log.warning("no tokens yet: create one with 'dhsdk serve token create --tenant NAME --data %s'", config.data)
     server.run()

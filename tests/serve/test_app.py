@@ -206,3 +206,11 @@ def test_optional_training_puts_the_persons_mouth_model_into_the_avatar(make_api
     bad = api.post("/v1/avatars", files={"file": ("p.png", portrait_png.read_bytes(), "image/png")},
                    data={"train": '{"mouth": "huge"}'})
     assert bad.status_code == 422 and "train must be JSON" in bad.json()["detail"]
+
+
+def test_a2k_adaptation_needs_a_video_with_speech(make_api, portrait_png):
+    api = make_api(workers=0)
+    r = api.post("/v1/avatars", files={"file": ("p.png", portrait_png.read_bytes(), "image/png")},
+                 data={"train": '{"a2k": true}'})
+    assert r.status_code == 422 and "video with sound" in r.json()["detail"]
+    assert not any((api.service.files.root / "files").rglob("*.png"))   # the refused upload is not kept

@@ -37,6 +37,10 @@ def upload(svc=Depends(service), who: Principal = Depends(principal),
     options = _train(train)
     row = svc.files.save_upload(who.tenant_id, "material", file.file, file.filename or "material",
                                 int(svc.config.max_material_mb * (1 << 20)))
+    if options and options.get("a2k") and row["content_type"].startswith("image/"):
+        svc.files.remove(row)
+        raise HTTPException(422, "a2k adaptation learns from the person speaking: upload a video with sound, "
+                                 "or leave out \"a2k\"")
     aid, jid = new_id("av"), new_id("job")
     avatar = svc.store.insert("avatars", id=aid, tenant_id=who.tenant_id, name=name or row["name"], state="queued",
                               material_id=row["id"], job_id=jid, options={"train": options})
