@@ -261,13 +261,28 @@ class LiveSession:
         self.started = time.perf_counter()
         self.comments = CommentQueue()
         lipsync = LipSync(avatar, mouth="auto", device=device)
-        self.stream = scheduler.add(lipsync, on_frame=sink.write)
+        self.stream = scheduler.add(lipsync, on_frame=self._write)
         self.host = Host(catalog, EspeakTTS(host.get("voice") or "auto"), self.stream, comments=self.comments,
                          on_event=(lambda e: on_event(dict(e.__dict__))) if on_event else None)
         self._show = threading.Thread(target=self.host.run, args=(int(host.get("loops") or 0),),
                                       name="dhsdk-serve-host", daemon=True)
         self._show.start()
         self._stopped = False
+
+    def _write(self, frame: Any) -> None:
+        """The stream's frames to the sink; a sink that stopped working is reported by
+        :meth:`failure` (the worker ends the session), not raised into the shared Scheduler."""
+        from dhsdk.errors import DhsdkError
+
+        try:
+            self.sink.write(frame)
+        except DhsdkError:
+            pass
+
+    def failure(self) -> str | None:
+        """Why the sink stopped working (its endpoint died), or None while it works."""
+        error = getattr(self.sink, "error", None)
+        return str(error) if error is not None else None
 
     @property
     def viewer_url(self) -> str | None:
@@ -301,7 +316,12 @@ class LiveSession:
         self.host.stop()
         self._show.join(5.0)
         self.scheduler.remove(self.stream)
-        self.sink.close()
+        from dhsdk.errors import DhsdkError
+
+        try:
+            self.sink.close()
+        except DhsdkError:   # already recorded as the session's failure
+            pass
 
 
 def _finite(x: float) -> float | None:

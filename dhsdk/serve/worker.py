@@ -140,7 +140,9 @@ class Worker:
                         continue
                     self.store.update("live", sid, metrics=metrics)
                     self._publish(row, "live.metrics", metrics)
-                    if session.finished():
+                    if (why := session.failure()) is not None:
+                        self.stop_live(sid, why, state="failed")
+                    elif session.finished():
                         self.stop_live(sid, "the show ended", state="ended")
                 except Exception as e:  # noqa: BLE001 - one session's trouble never stops the others
                     log.warning("live session %s: %s", sid, e)

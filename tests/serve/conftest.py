@@ -12,11 +12,24 @@ import pytest
 pytest.importorskip("fastapi", reason="the service needs its extra: pip install 'dhsdk[serve]'")
 pytest.importorskip("sqlalchemy", reason="the service needs its extra: pip install 'dhsdk[serve]'")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sinks"))  # nginx-rtmp of the RTMP sink tests
+SINKS = Path(__file__).resolve().parents[1] / "sinks"
+sys.path.insert(0, str(SINKS))  # the sink tests' helpers: nginx-rtmp and an RTMP reader
 
 from postgres import Postgres, postgres_problem  # noqa: E402
 from serve_helpers import Api, wait_job  # noqa: E402
-from test_rtmp import nginx  # noqa: E402,F401  (the RTMP sink tests' nginx-rtmp fixture)
+
+
+def _sink_fixture(name: str):
+    """A fixture of the sink tests' conftest (nginx-rtmp on loopback), shared rather than copied."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sinks_conftest", SINKS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+nginx = _sink_fixture("nginx")
 
 
 @pytest.fixture(scope="session")

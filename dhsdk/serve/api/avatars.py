@@ -12,7 +12,7 @@ from dhsdk.serve.api.deps import avatar_out, file_response, job_ref, owned, prin
 from dhsdk.serve.auth import Principal
 from dhsdk.serve.db import new_id
 
-router = APIRouter(prefix="/v1/avatars", tags=["avatars"], responses=schemas.errors(401, 404, 422, 429))
+router = APIRouter(prefix="/v1/avatars", tags=["avatars"], responses=schemas.errors(400, 401, 404, 422, 429))
 AvatarId = Annotated[str, Path(pattern=schemas.ID)]
 BUSY = ("queued", "reviewing", "creating", "training")
 

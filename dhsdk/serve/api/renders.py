@@ -10,7 +10,7 @@ from dhsdk.serve.api.deps import file_response, job_ref, owned, principal, rende
 from dhsdk.serve.auth import Principal
 from dhsdk.serve.db import new_id
 
-router = APIRouter(tags=["renders"], responses=schemas.errors(401, 404, 422, 429))
+router = APIRouter(tags=["renders"], responses=schemas.errors(400, 401, 404, 422, 429))
 RenderId = Annotated[str, Path(pattern=schemas.ID)]
 
 
