@@ -205,10 +205,11 @@ def show_catalog(host: dict[str, Any]) -> Any:
     return catalog
 
 
-class AvatarCache:
-    """The avatars a worker's live sessions use, loaded once (with their warm frame caches):
-    a second session on the same avatar starts without decoding its idle loop again. Each
-    session still gets its own LipSync (its own per-stream render state).
+class LipSyncCache:
+    """The avatars a worker's live sessions use, each loaded once into one LipSync (its warm
+    frame cache, one frame path): a second session on the same avatar starts without decoding
+    its idle loop again, and the Scheduler batches the streams that share it (each Stream
+    keeps its own render state).
 
     Args:
         device: for the runners.
@@ -217,23 +218,24 @@ class AvatarCache:
 
     def __init__(self, device: str = "auto", size: int = 4):
         self.device, self.size = device, size
-        self._avatars: dict[tuple[str, float], Any] = {}
+        self._syncs: dict[tuple[str, float], Any] = {}
         self._lock = threading.Lock()
 
     def get(self, bundle: Path) -> Any:
-        """The loaded avatar of ``bundle`` (loaded again when its manifest changed, e.g. after training)."""
+        """The LipSync of ``bundle`` (loaded again when its manifest changed, e.g. after training)."""
         from dhsdk.avatar import Avatar
+        from dhsdk.pipeline.lipsync import LipSync
 
         key = (str(bundle), (bundle / "manifest.json").stat().st_mtime)
         with self._lock:
-            avatar = self._avatars.pop(key, None)
-        if avatar is None:
-            avatar = Avatar.load(bundle, device=self.device)
+            sync = self._syncs.pop(key, None)
+        if sync is None:
+            sync = LipSync(Avatar.load(bundle, device=self.device), mouth="auto", device=self.device)
         with self._lock:
-            self._avatars[key] = avatar   # most recent last
-            while len(self._avatars) > self.size:
-                self._avatars.pop(next(iter(self._avatars)))
-        return avatar
+            self._syncs[key] = sync   # most recent last
+            while len(self._syncs) > self.size:
+                self._syncs.pop(next(iter(self._syncs)))
+        return sync
 
 
 class LiveSession:
@@ -241,26 +243,23 @@ class LiveSession:
     frames to one sink.
 
     Args:
-        avatar: a loaded avatar (from the worker's :class:`AvatarCache`).
+        lipsync: the avatar's LipSync (from the worker's :class:`LipSyncCache`).
         scheduler: the worker's :class:`~dhsdk.pipeline.scheduler.Scheduler`.
         sink: from :func:`open_sink` (closed by :meth:`stop`).
         host: ``catalog``, ``products``, ``script``, ``loops`` (0 = until stopped), ``voice``.
-        device: for the runners.
         on_event: called with each host event as a dict (``kind``, ``text``, ``t``, ``detail``).
     """
 
-    def __init__(self, avatar: Any, scheduler: Any, sink: Any, host: dict[str, Any], device: str = "auto",
+    def __init__(self, lipsync: Any, scheduler: Any, sink: Any, host: dict[str, Any],
                  on_event: Callable[[dict[str, Any]], None] | None = None):
         from dhsdk.adapters.tts.espeak import EspeakTTS
         from dhsdk.commerce.comments import CommentQueue
         from dhsdk.commerce.host import Host
-        from dhsdk.pipeline.lipsync import LipSync
 
         catalog = show_catalog(host)
         self.sink, self.scheduler = sink, scheduler
         self.started = time.perf_counter()
         self.comments = CommentQueue()
-        lipsync = LipSync(avatar, mouth="auto", device=device)
         self.stream = scheduler.add(lipsync, on_frame=self._write)
         self.host = Host(catalog, EspeakTTS(host.get("voice") or "auto"), self.stream, comments=self.comments,
                          on_event=(lambda e: on_event(dict(e.__dict__))) if on_event else None)

@@ -40,7 +40,7 @@ class Worker:
         self._sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._scheduler = None
-        self._avatars = None   # engine.AvatarCache, made with the first live session
+        self._syncs = None   # engine.LipSyncCache, made with the first live session
         self._monitor = threading.Thread(target=self._watch, name="dhsdk-serve-live", daemon=True)
         self._monitor.start()
 
@@ -83,10 +83,10 @@ class Worker:
                 raise FileNotFoundError("its avatar was deleted or is not ready")
             if self._scheduler is None:
                 self._scheduler = engine.new_scheduler()
-                self._avatars = engine.AvatarCache(self.config.device)
-            loaded = self._avatars.get(self.files.root / avatar["bundle"])
+                self._syncs = engine.LipSyncCache(self.config.device)
+            lipsync = self._syncs.get(self.files.root / avatar["bundle"])
             sink = engine.open_sink(cfg["sink"], cfg.get("target"), session_id, self.config.host)
-            session = engine.LiveSession(loaded, self._scheduler, sink, cfg["host"], self.config.device,
+            session = engine.LiveSession(lipsync, self._scheduler, sink, cfg["host"],
                                          on_event=lambda e: self._publish(row, "live.host", e))
         except (DhsdkError, OSError) as e:
             if sink is not None:
@@ -160,5 +160,5 @@ class Worker:
         if self._scheduler is not None:
             self._scheduler.close()
             self._scheduler = None
-        self._avatars = None   # engine.AvatarCache, made with the first live session
+        self._syncs = None   # engine.LipSyncCache, made with the first live session
         self._monitor.join(5.0)

@@ -98,3 +98,23 @@ def test_an_obs_sink_fills_its_shared_memory_ring_until_stopped(shared_api):
         time.sleep(0.1)
     assert api.delete(f"/v1/live/{live['id']}").json()["state"] == "stopped"
     assert not os.path.exists(ring)          # the sink's close removed it
+
+
+def test_two_sessions_on_one_avatar_run_side_by_side(shared_api):
+    """They share the worker's LipSync of the avatar (the Scheduler batches them), each with
+    its own stream: both make frames, stopping one leaves the other on air."""
+    api = shared_api
+    ids = [api.post("/v1/live", json={"avatar": api.avatar, "sink": "browser"}).json()["id"] for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 20
+        while not all((api.get(f"/v1/live/{i}").json()["metrics"] or {}).get("frames", 0) > 25 for i in ids):
+            assert time.monotonic() < deadline, [api.get(f"/v1/live/{i}").json()["metrics"] for i in ids]
+            time.sleep(0.2)
+        assert api.delete(f"/v1/live/{ids[0]}").json()["state"] == "stopped"
+        before = api.get(f"/v1/live/{ids[1]}").json()["metrics"]["frames"]
+        time.sleep(1.5)
+        after = api.get(f"/v1/live/{ids[1]}").json()
+        assert after["state"] == "live" and after["metrics"]["frames"] > before
+    finally:
+        for i in ids:
+            api.delete(f"/v1/live/{i}")
