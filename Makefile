@@ -19,7 +19,7 @@ system-deps:
 deps: system-deps
 	$(PIP) install -q $(BUILD_TOOLS)
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q --no-build-isolation -e '.[train,live,openai,dali,dev]'
+	$(PIP) install -q --no-build-isolation -e '.[train,live,openai,dali,serve,ray,dev]'
 
 # Incremental rebuild of dhsdk._C in place (developers); serialised with a lock file.
 build:

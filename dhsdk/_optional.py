@@ -30,6 +30,11 @@ _HINTS: dict[str, tuple[str, str]] = {
     "matplotlib": ("pip install matplotlib", "plots and contact sheets"),
     "espeakng_loader": ("pip install espeakng-loader", "the offline espeak-ng TTS"),
     "piper": ("pip install piper-tts (and a voice .onnx file; nothing is downloaded)", "the Piper TTS"),
+    "fastapi": ("pip install 'dhsdk[serve]'", "dhsdk serve"),
+    "uvicorn": ("pip install 'dhsdk[serve]'", "dhsdk serve"),
+    "sqlalchemy": ("pip install 'dhsdk[serve]'", "the dhsdk serve database"),
+    "psycopg": ("pip install 'dhsdk[serve]'", "PostgreSQL databases"),
+    "ray": ("pip install 'dhsdk[ray]'", "dhsdk serve --ray"),
 }
 
 

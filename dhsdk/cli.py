@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("dhsdk.train.cli", "train the project's models (a2k) and regenerate shipped weights"),
     "bench": ("dhsdk.bench.cli", "benchmark every stage and the live pipeline; compare two runs"),
     "eval": ("dhsdk.eval.cli", "judge output videos by numbers: lip-sync, closure, sharpness, seams; exit 1 on a failure"),
+    "serve": ("dhsdk.serve.cli", "the HTTP API, job queue and merchant console (dhsdk serve token create --tenant NAME)"),
 }
 
 

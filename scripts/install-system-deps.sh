@@ -15,6 +15,7 @@ PACKAGES=(
   xvfb              # X server for libobs in the OBS plugin end-to-end test
   fonts-wqy-microhei  # CJK glyphs in the review and contact sheets (4 MB; fonts-noto-cjk works too)
   pocketsphinx-testdata  # real read speech with transcripts: the a2k teacher's training data (2 MB)
+  postgresql        # dhsdk serve on PostgreSQL: the tests start a server as a user process on loopback
 )
 
 missing=()

@@ -22,6 +22,7 @@ A YAML or JSON file::
         faq:
           - q: Is it see-through?
             a: No, it has a full lining.
+        script: ["The merchant's own words.", "Said instead of the generated pitch."]
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class Product:
     selling_points: list[str] = field(default_factory=list)
     offer: str | None = None
     faq: list[FAQ] = field(default_factory=list)
+    script: list[str] = field(default_factory=list)   # the merchant's own lines: said instead of the generated pitch
 
     def text(self) -> str:
         """Everything searchable about the product, for retrieval."""
@@ -134,7 +136,7 @@ def catalog_from_dict(data: Any, source: str = "catalogue") -> Catalog:
             if item.get("stock") is not None:
                 item["stock"] = int(item["stock"])
             item["faq"] = [FAQ(str(f["q"]), str(f["a"])) for f in item.get("faq") or []]
-            for key in ("aliases", "sizes", "colors", "ships_to", "selling_points"):
+            for key in ("aliases", "sizes", "colors", "ships_to", "selling_points", "script"):
                 item[key] = [str(v) for v in item.get(key) or []]
         except (TypeError, ValueError, KeyError) as e:
             raise InputError(f"{where} ({raw['id']}) has a malformed field: {e}") from e

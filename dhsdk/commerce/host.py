@@ -154,7 +154,10 @@ class Host:
         return future.result()
 
     def _write_script(self, product: Product) -> list[tuple[str, str]]:
-        """The run of show of one product as (segment kind, sentence) lines."""
+        """The run of show of one product as (segment kind, sentence) lines: the merchant's own
+        ``script`` when the product has one, else the LLM's or the templates'."""
+        if product.script:
+            return [("script", s) for s in product.script]
         segments = None
         if self.scripted_by_llm and self.llm is not None:
             try:

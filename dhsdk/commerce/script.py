@@ -48,7 +48,7 @@ def template_script(catalog: Catalog, product: Product) -> list[Segment]:
     return [Segment(product.id, k, parts[k]) for k in SEGMENTS if parts[k]]
 
 
-def product_facts(catalog: Catalog, product: Product, exclude: tuple[str, ...] = ("id", "aliases")) -> dict:
+def product_facts(catalog: Catalog, product: Product, exclude: tuple[str, ...] = ("id", "aliases", "script")) -> dict:
     """What an LLM may say about ``product``: its known fields, prices written with the currency
     (``"$19.99"``) so the model does not have to format (or invent) them."""
     facts = {k: v for k, v in product.__dict__.items() if v not in (None, [], "") and k not in exclude}
@@ -66,7 +66,7 @@ def llm_script(llm: LLM, catalog: Catalog, product: Product) -> list[Segment]:
     The model is told to use no fact, number or claim beyond those given; the compliance
     filter still checks every sentence before it is spoken.
     """
-    facts = product_facts(catalog, product, exclude=("id", "aliases", "faq"))
+    facts = product_facts(catalog, product, exclude=("id", "aliases", "faq", "script"))
     lang = "Chinese" if catalog.language.startswith("zh") else "English"
     segments = []
     for kind in SEGMENTS:

@@ -215,3 +215,17 @@ def test_the_answer_pushed_right_after_the_barge_in_is_played_whole(lipsync):
                    for a in range(0, len(audio) - 640, 640)]
     answer_s = 0.04 * sum(1 for hz in spectrum_hz if abs(hz - 1000) < 30)
     assert answer_s >= 2 * (tts.synthesize(answer).duration - 0.1)  # both answers, whole
+
+
+def test_a_product_with_the_merchants_own_script_is_presented_in_those_words(lipsync):
+    """``script`` lines replace the generated pitch, still through the compliance filter."""
+    own = ["Hello from the owner.", "This mug is the best mug ever made.", "Order before noon."]
+    catalog = catalog_from_dict({"shop": "Test Shop", "products": [{"id": "mug", "name": "coffee mug",
+                                                                    "price": 9, "script": own}]})
+    with Stream(lipsync, realtime=False, pull=False) as stream:
+        host = Host(catalog, FAST_TTS, stream)
+        host.run(1)
+    said = [text for text, _ in says(host)]
+    assert said[0] == own[0] and said[-1] == own[2]
+    assert all("$9" not in s and "Welcome" not in s for s in said)   # no template lines
+    assert [e.kind for e in host.log if e.text == own[1]] in (["skip"], ["rewrite"])   # "best ever" never said
