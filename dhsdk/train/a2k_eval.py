@@ -131,8 +131,9 @@ def teacher_agreement(predict: Predict, pcm: np.ndarray, phones: list[tuple[floa
 def held_out(predict_windows: Callable[[np.ndarray], np.ndarray], utterances: int, seed: int = 7777) -> dict:
     """Metrics vs targets on generated speech in validation voices with unseen random texts.
 
-    The targets come from the hand-made viseme table (:data:`dhsdk.train.visemes.FALLBACK`), the
-    labels of the first a2k model's own test, so its figures stay comparable across models.
+    The targets come from the hand-made viseme table (:data:`dhsdk.train.visemes.FALLBACK`: the
+    first a2k model's articulation classes), not from the fitted table a model was trained
+    with, so the figures stay comparable across models and recipes.
 
     Args:
         predict_windows: (B, 80, W) mel windows -> (B, 40, 2) deltas.
