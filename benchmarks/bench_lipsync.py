@@ -108,7 +108,8 @@ def held_out_speakers(cache: Path) -> list[tuple[str, Path, str]]:
 
 def rendered(avatar, clips, work: Path) -> dict:
     """Render each clip's soundtrack on ``avatar`` and measure the output like the real clip."""
-    from dhsdk.train.a2k_eval import CLOSED, corr, lagged, loudness
+    from dhsdk.eval.lipsync import lag_curve, pearson
+    from dhsdk.train.a2k_eval import CLOSED, MAX_LAG_S, loudness
     from dhsdk.train.av_data import measure
     from dhsdk.train.visemes import speech_near
 
@@ -120,17 +121,17 @@ def rendered(avatar, clips, work: Path) -> dict:
         n = min(len(got.opening), len(clip.opening))
         op, real = got.opening[:n], clip.opening[:n]
         ok = got.found[:n] & clip.found[:n]
-        r_best, lag = lagged(np.nan_to_num(op), np.nan_to_num(real), clip.fps)
+        curve = lag_curve(np.nan_to_num(op), np.nan_to_num(real), clip.fps, MAX_LAG_S * 1000, ok, ok)
         times = np.arange(n) / clip.fps
         speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
         pbm = [bool((op[(times >= s - 0.02) & (times < e + 0.02)] < CLOSED).any())
                for s, e, lab in clip.phones if lab in ("P", "B", "M")]
-        rows.append({"name": clip.name, "r": corr(op[ok], real[ok]), "r_best": r_best, "lag_s": lag,
-                     "loudness_r": corr(loudness(clip.pcm, clip.fps, n)[ok], real[ok]),
+        rows.append({"name": clip.name, "r": pearson(op[ok], real[ok]), "r_best": curve.peak, "lag_s": curve.best_ms / 1000,
+                     "loudness_r": pearson(loudness(clip.pcm, clip.fps, n)[ok], real[ok]),
                      "pbm": pbm, "silence": list(op[~speech & ok] < CLOSED), "opening": op, "real": real})
-    return {"rows": rows, "opening_corr": float(np.mean([r["r"] for r in rows])),
-            "loudness_corr": float(np.mean([r["loudness_r"] for r in rows])),
-            "best_lag_ms": float(np.median([r["lag_s"] for r in rows]) * 1000),
+    return {"rows": rows, "opening_corr": float(np.nanmean([r["r"] for r in rows])),
+            "loudness_corr": float(np.nanmean([r["loudness_r"] for r in rows])),
+            "best_lag_ms": float(np.nanmedian([r["lag_s"] for r in rows]) * 1000),
             "pbm_closed": float(np.mean(sum((r["pbm"] for r in rows), []))),
             "silence_closed": float(np.mean(sum((r["silence"] for r in rows), [])))}
 

@@ -51,7 +51,7 @@ from dhsdk.geometry import mouth_opening, mouth_width
 from dhsdk.models import lipshape
 from dhsdk.models.a2k_runner import DEFAULT_PATH, FUTURE, PAST, frame_count, mel_centre, mel_windows
 from dhsdk.pipeline.activity import frame_energy_db, speech_activity
-from dhsdk.train.a2k_eval import corr
+from dhsdk.eval.lipsync import pearson
 from dhsdk.train.augment import augment
 
 MIN_SPEECH_S = 10.0    # seconds of speech with the face visible needed to adapt (held-out share included)
@@ -243,8 +243,8 @@ def metrics(pred: np.ndarray, clip: Clip, frames: np.ndarray) -> dict[str, float
     width = float(mouth_width(clip.neutral))
     lips_p, lips_m = clip.neutral + pred, clip.neutral + measured
     return {"keypoint_err_over_mouth_width": float(np.linalg.norm(pred - measured, axis=-1).mean() / width),
-            "opening_corr": corr(mouth_opening(lips_p), mouth_opening(lips_m)),
-            "width_corr": corr(mouth_width(lips_p), mouth_width(lips_m))}
+            "opening_corr": pearson(mouth_opening(lips_p), mouth_opening(lips_m)),
+            "width_corr": pearson(mouth_width(lips_p), mouth_width(lips_m))}
 
 
 def net_from_onnx(path: str | Path) -> Any:

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from dhsdk.audio.phones import BILABIAL
+from dhsdk.eval.lipsync import lag_curve, pearson
 from dhsdk.geometry import CORNERS, mouth_opening
 
 FPS = 25
@@ -28,26 +29,6 @@ CLOSED = 0.03        # inner-lip gap (eye distances) under which the mouth count
 MAX_LAG_S = 0.2      # lag search range of the opening correlation
 
 Predict = Callable[[np.ndarray, float], np.ndarray]   # (16 kHz PCM, fps) -> (T, 40, 2) deltas
-
-
-def corr(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson r, 0 when either series is constant."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def lagged(a: np.ndarray, b: np.ndarray, fps: float, max_lag_s: float = MAX_LAG_S) -> tuple[float, float]:
-    """(best r, its lag in seconds) of ``a`` against ``b`` shifted by up to ``max_lag_s``; a
-    positive lag means ``a`` happens later than ``b``."""
-    best = (-2.0, 0.0)
-    for k in range(-int(round(max_lag_s * fps)), int(round(max_lag_s * fps)) + 1):
-        x, y = (a[k:], b[:len(b) - k]) if k >= 0 else (a[:k], b[-k:])
-        r = corr(x, y)
-        if r > best[0]:
-            best = (r, k / fps)
-    return best
 
 
 def loudness(pcm: np.ndarray, fps: float, frames: int) -> np.ndarray:
@@ -78,13 +59,13 @@ def real_lips(predict: Predict, clips: list) -> dict:
         t = len(pred)
         op = mouth_opening(clip.neutral + pred)
         real, found = clip.opening[:t], clip.found[:t]
-        r = corr(op[found], real[found])
-        rb, lag = lagged(np.where(found, op, np.nan_to_num(real)), np.nan_to_num(real), clip.fps)
+        r = pearson(op[found], real[found])
+        curve = lag_curve(op, np.nan_to_num(real), clip.fps, MAX_LAG_S * 1000, found, found)
         rs.append(r)
-        best.append(rb)
-        lags.append(lag)
+        best.append(curve.peak)
+        lags.append(curve.best_ms)
         per.append(round(r, 3))
-        loud.append(corr(loudness(clip.pcm, clip.fps, t)[found], real[found]))
+        loud.append(pearson(loudness(clip.pcm, clip.fps, t)[found], real[found]))
         times = np.arange(t) / clip.fps
         speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
         sil += list(op[~speech] < CLOSED)
@@ -94,8 +75,8 @@ def real_lips(predict: Predict, clips: list) -> dict:
                 if inside.any():
                     pbm.append(bool((op[inside] < CLOSED).any()))
                     pbm_frames += list(op[inside] < CLOSED)
-    return {"clips": len(clips), "opening_corr": float(np.mean(rs)), "opening_corr_best": float(np.mean(best)),
-            "best_lag_ms": float(np.median(lags) * 1000), "loudness_corr": float(np.mean(loud)),
+    return {"clips": len(clips), "opening_corr": float(np.nanmean(rs)), "opening_corr_best": float(np.nanmean(best)),
+            "best_lag_ms": float(np.nanmedian(lags)), "loudness_corr": float(np.nanmean(loud)),
             "silence_closed": float(np.mean(sil)) if sil else float("nan"),
             "pbm_closed": float(np.mean(pbm)) if pbm else float("nan"),
             "pbm_frames_closed": float(np.mean(pbm_frames)) if pbm_frames else float("nan"), "per_clip": per}
@@ -122,10 +103,10 @@ def teacher_agreement(predict: Predict, pcm: np.ndarray, phones: list[tuple[floa
     for a in range(0, len(pred) - step // 2, step):
         sl = slice(a, a + step)
         if teach[sl].std() > 1e-3:
-            rt.append(corr(pred[sl], teach[sl]))
-            rl.append(corr(level[sl], teach[sl]))
-    return {"windows": len(rt), "teacher_corr": float(np.mean(rt)) if rt else float("nan"),
-            "loudness_corr": float(np.mean(rl)) if rl else float("nan")}
+            rt.append(pearson(pred[sl], teach[sl]))
+            rl.append(pearson(level[sl], teach[sl]))
+    return {"windows": len(rt), "teacher_corr": float(np.nanmean(rt)) if rt else float("nan"),
+            "loudness_corr": float(np.nanmean(rl)) if rl else float("nan")}
 
 
 def held_out(predict_windows: Callable[[np.ndarray], np.ndarray], utterances: int, seed: int = 7777) -> dict:
@@ -157,7 +138,7 @@ def held_out(predict_windows: Callable[[np.ndarray], np.ndarray], utterances: in
         sil.append(p_op[np.all(u.target[idx] == 0, axis=1)] < CLOSED)
         pbm.append(p_op[u.target[idx, 5] == 1] < CLOSED)
     return {"keypoint_err_over_mouth_width": float(np.concatenate(errs).mean()),
-            "opening_corr": corr(np.concatenate(po), np.concatenate(to)),
+            "opening_corr": pearson(np.concatenate(po), np.concatenate(to)),
             "pbm_closed_frac": float(np.concatenate(pbm).mean()),
             "silence_closed_frac": float(np.concatenate(sil).mean())}
 

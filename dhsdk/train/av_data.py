@@ -22,7 +22,6 @@ import numpy as np
 
 from dhsdk.geometry import LIP_IDS, apply_affine, mouth_opening
 
-GRID_UNITS_PER_S = 25000.0   # GRID .align time unit: 1/1000 of a 25 fps video frame
 # The GRID mp4s play their audio 64 ms late: 1024 samples of AAC encoder priming that the files
 # do not tell players to skip (the first ~1040 samples lie at -70..-110 dB, below the room's
 # -40 dB). Cut, the loudness envelope's correlation with the lips peaks at lag 0 (r 0.49 -> 0.58
@@ -70,16 +69,6 @@ class AVClip:
         return mouth_opening(self.lips).astype(np.float32)
 
 
-def read_grid_align(path: str | Path) -> list[tuple[float, float, str]]:
-    """Spoken words of a GRID ``.align`` file as (start s, end s, word), silences left out."""
-    out = []
-    for line in Path(path).read_text().split("\n"):
-        parts = line.split()
-        if len(parts) == 3 and parts[2] not in ("sil", "sp"):
-            out.append((int(parts[0]) / GRID_UNITS_PER_S, int(parts[1]) / GRID_UNITS_PER_S, parts[2]))
-    return out
-
-
 def neutral_of(lips: np.ndarray) -> np.ndarray:
     """(40, 2) float32 neutral closed mouth of per-frame canonical lips (NaN frames ignored)."""
     from dhsdk.render.smoothing import scale_opening
@@ -112,6 +101,7 @@ def measure(path: str | Path) -> AVClip:
     from dhsdk.avatar.material import open_material
     from dhsdk.avatar.track import FaceTracker
     from dhsdk.errors import InputError
+    from dhsdk.eval.closure import read_grid_words
 
     path = Path(path)
     material = open_material(path)
@@ -126,7 +116,7 @@ def measure(path: str | Path) -> AVClip:
         raise InputError(f"no face was found in any frame of {path}")
     pcm = load_audio(path)
     align_file = path.with_suffix(".align")
-    words = read_grid_align(align_file) if align_file.is_file() else []
+    words = read_grid_words(align_file) if align_file.is_file() else []
     phones = [(p.start, p.end, p.label) for p in align(pcm, " ".join(w for *_, w in words))] if words else []
     return AVClip(path.stem, float(track.fps), pcm, lips, neutral_of(lips), words, phones)
 

@@ -7,12 +7,6 @@ from dhsdk.geometry import mouth_opening
 from dhsdk.train import av_data
 
 
-def test_read_grid_align(tmp_path):
-    f = tmp_path / "x.align"
-    f.write_text("0 23750 sil\n23750 29500 bin\n29500 34000 blue\n34000 74500 sil\n")
-    assert av_data.read_grid_align(f) == [(0.95, 1.18, "bin"), (1.18, 1.36, "blue")]
-
-
 def test_neutral_is_closed_median_of_closed_frames():
     from dhsdk.models.lipshape import template
 
