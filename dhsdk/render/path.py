@@ -60,16 +60,25 @@ class FramePath(abc.ABC):
         self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
 
     @abc.abstractmethod
-    def render(self, bases: Sequence[int], lips: np.ndarray) -> list[np.ndarray]:
+    def render(self, bases: Sequence[int], lips: np.ndarray, out: Sequence[np.ndarray] | None = None
+               ) -> list[np.ndarray]:
         """Render B frames.
 
         Args:
             bases: (B,) base frame indices.
             lips: (B, 40, 2) float32 target lips in the canonical face frame.
+            out: B host arrays to render into ((H, W, 3) uint8, C-contiguous, writable: e.g.
+                shared memory); new arrays when None.
 
         Returns:
-            B new (H, W, 3) uint8 RGB host arrays.
+            B (H, W, 3) uint8 RGB host arrays (``out`` itself when given).
         """
+
+    def render_frames(self, bases: Sequence[int], lips: np.ndarray) -> list[Any]:
+        """Render B frames and leave them where this path makes them: host arrays here (the
+        :meth:`render` result); a device path returns frames on the GPU (with NV12), which a
+        :class:`~dhsdk.frames.VideoFrame` carries to its sinks without a host copy."""
+        return self.render(bases, lips)
 
     def close(self) -> None:
         """Release what the path holds (idempotent)."""
@@ -92,6 +101,24 @@ class FramePath(abc.ABC):
         if bad:
             raise InputError(f"base frame {bad[0]} is outside the avatar's {n} frames")
         return bases, lips
+
+    def outputs(self, n: int, out: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+        """``out`` checked as the destination of ``n`` frames, or ``n`` new frames when None.
+
+        Raises:
+            InputError: ``out`` is not ``n`` writable C-contiguous (H, W, 3) uint8 arrays.
+        """
+        w, h = self.geometry.frame_size
+        if out is None:
+            return [np.empty((h, w, 3), np.uint8) for _ in range(n)]
+        out = list(out)
+        ok = len(out) == n and all(isinstance(o, np.ndarray) and o.shape == (h, w, 3) and o.dtype == np.uint8
+                                   and o.flags.c_contiguous and o.flags.writeable for o in out)
+        if not ok:
+            got = [f"{getattr(o, 'dtype', type(o).__name__)} {getattr(o, 'shape', '')}" for o in out[:2]]
+            raise InputError(f"out must be {n} writable C-contiguous ({h}, {w}, 3) uint8 arrays, got {len(out)}: "
+                             f"{', '.join(got)}{' ...' if len(out) > 2 else ''}")
+        return out
 
     def __enter__(self) -> "FramePath":
         return self
