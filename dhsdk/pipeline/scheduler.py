@@ -22,7 +22,10 @@ and per stream, never per pixel; the frame path spreads its frames over the CPU 
 On a GPU (frame paths rendering on CUDA) each pool worker renders on a CUDA stream of its own,
 made current for the call, so the frames of different paths overlap on the device; a device
 frame path orders each batch after its previous one with an event, whichever worker ran that
-(:class:`~dhsdk.render.device_path.DeviceFramePath`). CPU paths touch no CUDA.
+(:class:`~dhsdk.render.device_path.DeviceFramePath`). Frames stay where they were made
+(``path.render_frames``): a GPU frame reaches an NVENC sink as device NV12, and is copied to
+the host (once, into pinned memory) only when a sink or callback reads its ``image``. CPU
+paths touch no CUDA.
 """
 from __future__ import annotations
 
@@ -171,7 +174,7 @@ class Scheduler:
             images = []
             if todo:
                 with self._cuda_stream(path):
-                    images = path.render([job.base for _, job in todo], np.stack([job.lips for _, job in todo]))
+                    images = path.render_frames([job.base for _, job in todo], np.stack([job.lips for _, job in todo]))
             render_ms = (time.perf_counter() - t) * 1e3
             if todo:
                 self.batch_ms.append((len(todo), render_ms))
