@@ -40,7 +40,7 @@ from typing import Any, ContextManager, Sequence
 import numpy as np
 
 from dhsdk.pipeline.stream import FrameJob, Stream
-from dhsdk.render.pool import single_threaded_kernels, workers as core_count
+from dhsdk.pipeline.workers import cpu_cores, resolve_processes
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,11 @@ class Scheduler:
         workers: threads rendering frame paths side by side (default: one per CPU core).
         delivery_queue_s: seconds of frames each stream's ``on_frame`` may fall behind before
             its oldest queued frames are dropped (and counted in its ``dropped``).
+        processes: render in this many worker processes (each tick's batch of a frame path
+            split among them, frames back through shared memory: :mod:`dhsdk.pipeline.workers`),
+            ``"auto"`` for :func:`~dhsdk.pipeline.workers.auto_processes` (1 below 16 cores),
+            or 1 to render in this process. With workers, :meth:`add` blocks the first time it
+            sees a LipSync while every worker builds its frame path.
 
     Attributes:
         ticks: wake-ups of the clock so far.
@@ -64,16 +69,22 @@ class Scheduler:
         batch_ms: recent (frames, ms) of each frame-path call: its batch size and wall time.
     """
 
-    def __init__(self, fps: float | None = None, workers: int | None = None, delivery_queue_s: float = 2.0):
+    def __init__(self, fps: float | None = None, workers: int | None = None, delivery_queue_s: float = 2.0,
+                 processes: int | str = 1):
         from collections import deque
 
+        self.processes = resolve_processes(processes)
         self.fps = fps
         self.delivery_queue_s = float(delivery_queue_s)
         self.streams: list[Stream] = []
         self._busy: set[int] = set()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers or core_count(), thread_name_prefix="dhsdk-sched",
-                                        initializer=single_threaded_kernels)
+        self._pool = ThreadPoolExecutor(max_workers=workers or cpu_cores(), thread_name_prefix="dhsdk-sched")
+        self._render_workers = None
+        if self.processes > 1:
+            from dhsdk.pipeline.workers import RenderWorkers
+
+            self._render_workers = RenderWorkers(self.processes)
         self._stop = threading.Event()
         self._wake = threading.Event()  # a render finished: re-check its streams' due frames
         self._worker = threading.local()  # per worker thread: its CUDA stream, once it renders on a GPU
@@ -94,6 +105,8 @@ class Scheduler:
         if kwargs.get("on_frame") is not None:
             fps = float(kwargs["fps"] or lipsync.avatar.fps)
             kwargs.setdefault("on_frame_queue", max(2, int(self.delivery_queue_s * fps)))
+        if self._render_workers is not None:
+            self._render_workers.path(lipsync.path)   # built (and warmed) in every worker, once
         stream = Stream(lipsync, realtime=True, start=False, **kwargs)
         stream.start_clock(self._aligned_start(stream.fps))
         with self._lock:
@@ -169,6 +182,8 @@ class Scheduler:
         """Render one path's frames of a tick and emit them (on a pool worker)."""
         try:
             path = group[0][0].lipsync.path
+            if self._render_workers is not None:
+                path = self._render_workers.path(path)
             todo = [(s, job) for s, job in group if job.repeat is None]
             t = time.perf_counter()
             images = []
@@ -188,6 +203,10 @@ class Scheduler:
                 self._busy.difference_update(id(s) for s, _ in group)
             self._wake.set()
 
+    def worker_cpu_s(self) -> float:
+        """CPU seconds the render worker processes have used (0 without workers)."""
+        return 0.0 if self._render_workers is None else self._render_workers.cpu_seconds()
+
     def metrics(self) -> list[dict[str, float]]:
         """Each stream's :meth:`StreamMetrics.summary`, in the order added."""
         return [s.metrics.summary() for s in self.streams]
@@ -201,6 +220,8 @@ class Scheduler:
         self._pool.shutdown(wait=True)
         for s in self.streams:
             s.close()
+        if self._render_workers is not None:
+            self._render_workers.close()
 
     def __enter__(self) -> "Scheduler":
         return self

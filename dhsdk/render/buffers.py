@@ -54,7 +54,9 @@ class FramePool:
         self._allocate, self._release = allocate, release
         self._free: list[_Slot] = []
         self._keys: dict[int, Any] = {}   # id(slot) -> key, for slots with a key
-        self._lock = threading.Lock()
+        # Re-entrant: a frame dropped by the garbage collector runs _give_back on whatever thread
+        # the collection ran, possibly one inside this pool's own locked code.
+        self._lock = threading.RLock()
         self._closed = False
         self.made = 0   # buffers allocated so far
 

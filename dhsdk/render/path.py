@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -49,9 +50,12 @@ class FramePath(abc.ABC):
     Attributes:
         device: ``"cpu"`` or ``"cuda"``: where the frames are rendered.
         stage_ms: stage name (:data:`STAGES`) -> recent per-frame times in ms.
+        spec: how :func:`make_frame_path` made it (a :class:`PathSpec`), None for a path
+            built directly.
     """
 
     device: str = "cpu"
+    spec: "PathSpec | None" = None
 
     def __init__(self, avatar: Any, geometry: MouthGeometry, renderer: Any):
         self.avatar = avatar
@@ -175,15 +179,42 @@ def make_frame_path(avatar: Any, mouth: str = "auto", device: str = "auto", crop
 
     renderer = make_renderer(avatar, mouth, crop_size)
     geometry = MouthGeometry.of(avatar, renderer.crop_size)
+    path: FramePath
     if resolve_device(device) != "cuda":
-        return HostFramePath(avatar, geometry, renderer)
-    try:
-        from dhsdk.render.device_path import DeviceFramePath
+        path = HostFramePath(avatar, geometry, renderer)
+    else:
+        try:
+            from dhsdk.render.device_path import DeviceFramePath
 
-        return DeviceFramePath(avatar, geometry, renderer)
-    except (DeviceError, ImportError) as e:
-        if device == "cuda":
-            raise DeviceError(f"device='cuda': the GPU frame path cannot run here: {e}") from e
-        log.warning("device='auto': rendering frames on the CPU, the GPU frame path cannot run here: %s", e)
-        return HostFramePath(avatar, geometry, renderer)
+            path = DeviceFramePath(avatar, geometry, renderer)
+        except (DeviceError, ImportError) as e:
+            if device == "cuda":
+                raise DeviceError(f"device='cuda': the GPU frame path cannot run here: {e}") from e
+            log.warning("device='auto': rendering frames on the CPU, the GPU frame path cannot run here: %s", e)
+            path = HostFramePath(avatar, geometry, renderer)
+    path.spec = PathSpec(avatar, mouth, path.device, crop_size)
+    return path
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    """What :func:`make_frame_path` was given: enough to build the same path again elsewhere
+    (a render worker process, :mod:`dhsdk.pipeline.workers`, unpickles it and calls
+    :meth:`build`).
+
+    Attributes:
+        avatar: the avatar (pickled by the worker module: a bundle by its path).
+        mouth: ``"auto" | "warp" | "unet"``.
+        device: ``"cpu"`` or ``"cuda"``: where the original path renders.
+        crop_size: the warp renderer's crop side.
+    """
+
+    avatar: Any
+    mouth: str
+    device: str
+    crop_size: int
+
+    def build(self) -> FramePath:
+        """A new frame path from this spec."""
+        return make_frame_path(self.avatar, self.mouth, self.device, self.crop_size)
 
