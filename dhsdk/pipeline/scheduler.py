@@ -40,7 +40,8 @@ from typing import Any, ContextManager, Sequence
 import numpy as np
 
 from dhsdk.pipeline.stream import FrameJob, Stream
-from dhsdk.pipeline.workers import cpu_cores, resolve_processes
+from dhsdk.pipeline.workers import resolve_processes
+from dhsdk.render.threads import cpu_cores
 
 log = logging.getLogger(__name__)
 

@@ -41,6 +41,7 @@ import numpy as np
 
 from dhsdk.errors import DhsdkError, InputError
 from dhsdk.render.buffers import FramePool
+from dhsdk.render.threads import cpu_cores
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,6 @@ SHM_DIR = Path("/dev/shm")
 # holds no more streams, so below 2 * CORES_PER_PROCESS cores one process is used.
 CORES_PER_PROCESS = 8
 WARM_BATCH = 16   # frames per call when a worker renders its path's idle loop once at start
-
-
-def cpu_cores() -> int:
-    """The CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def auto_processes(cores: int | None = None) -> int:

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-KEEP = 64   # free buffers a pool keeps at most (more are given back to the allocator)
+KEEP_MB = 128.0   # free buffers a pool keeps at most, in MiB (more go back to the allocator)
 
 
 class _Slot(np.ndarray):
@@ -39,18 +39,19 @@ class FramePool:
     Args:
         shape: every buffer's shape, e.g. ``(H, W, 3)``.
         dtype: every buffer's dtype.
-        keep: free buffers kept at most.
+        keep: free buffers kept at most; :data:`KEEP_MB` worth (at least 2) when None.
         allocate: ``nbytes -> (buffer, key)``: a writable buffer-protocol object of at least
             ``nbytes`` bytes and a key naming it (see :meth:`key`); process memory when None.
         release: called with a key when its buffer leaves the pool for good (beyond ``keep``,
             or at :meth:`close`).
     """
 
-    def __init__(self, shape: tuple[int, ...], dtype: Any = np.uint8, keep: int = KEEP,
+    def __init__(self, shape: tuple[int, ...], dtype: Any = np.uint8, keep: int | None = None,
                  allocate: Callable[[int], tuple[Any, Any]] | None = None,
                  release: Callable[[Any], None] | None = None):
-        self.shape, self.dtype, self.keep = tuple(int(s) for s in shape), np.dtype(dtype), int(keep)
+        self.shape, self.dtype = tuple(int(s) for s in shape), np.dtype(dtype)
         self.nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
+        self.keep = int(keep) if keep is not None else max(2, int(KEEP_MB * 2 ** 20 // max(1, self.nbytes)))
         self._allocate, self._release = allocate, release
         self._free: list[_Slot] = []
         self._keys: dict[int, Any] = {}   # id(slot) -> key, for slots with a key

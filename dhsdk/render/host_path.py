@@ -1,16 +1,16 @@
 """The frame path on the CPU: the C++ extension (``dhsdk._C``) on numpy frames, a batch at a time.
 
-Per batch of B frames (:meth:`HostFramePath.render`) every stage is one call for all of them:
+Per batch of B frames (:meth:`HostFramePath.render`) the Python work is done once:
 
-1. copy: each frame's base frame into an output frame (recycled buffers, :mod:`dhsdk.render.buffers`);
-2. crop: the mouth crops of base frames not seen before, one :func:`~dhsdk.kernels.crop_batch`;
-3. mouth: the renderer's targets for all B at once (vectorised), then the warp pass per frame
-   (one native call each, its pixel rows shared out among the kernels' threads) or one UNet
-   inference of batch B;
+1. crop: the mouth crops of base frames not seen before, one :func:`~dhsdk.kernels.crop_batch`;
+2. the warp renderer's targets for all B at once (vectorised);
+3. per frame, the native work: the base frame copied into an output frame (recycled buffers,
+   :mod:`dhsdk.render.buffers`) and the warp pass, the B frames cut into one part per core run
+   side by side (:mod:`dhsdk.render.threads`; the calls release the GIL); or one UNet inference
+   of batch B;
 4. composite: one :func:`~dhsdk.kernels.composite_batch` blends the B new mouths into the B frames.
 
-Python work is per batch apart from a few microseconds per frame (the copy and warp calls), and
-the native calls release the GIL. What depends only on the base frame is computed once per
+Apart from a few microseconds per frame (the copy and warp calls) Python's cost is per batch. What depends only on the base frame is computed once per
 mouth source (the base frame itself, or its closed-mouth donor: :mod:`dhsdk.render.geometry`)
 and kept (bounded, least recently used first out): its mouth crop, its lips in crop pixels and,
 for the warp renderer, its mesh, column table and colour match. The idle loop of a typical
@@ -27,6 +27,7 @@ import numpy as np
 
 from dhsdk.render.buffers import FramePool
 from dhsdk.render.path import FramePath
+from dhsdk.render.threads import split
 
 CROP_CACHE_MB = 256.0   # per path: crops (and their warp preparation) of base frames
 
@@ -68,26 +69,36 @@ class HostFramePath(FramePath):
         g, n = self.geometry, len(bases)
         t0 = time.perf_counter()
         frames = self.outputs(n, out) if out is not None else [self.frames.take() for _ in range(n)]
-        for frame, b in zip(frames, bases):
-            np.copyto(frame, self.avatar.frame(b))
-        t1 = time.perf_counter()
         sources = self._sources_of(bases)
-        t2 = time.perf_counter()
-        mouths = self._mouths(sources, g.to_crop_px(lips))
-        t3 = time.perf_counter()
-        kernels.composite_batch(frames, mouths, g.crop_affine[bases], g.mask)
-        t4 = time.perf_counter()
-        for name, a, b in (("copy", t0, t1), ("crop", t1, t2), ("mouth", t2, t3), ("composite", t3, t4)):
-            self.stage_ms[name].extend([(b - a) * 1e3 / n] * n)
-        return frames
+        crop_ms = (time.perf_counter() - t0) * 1e3 / n
+        dst = g.to_crop_px(lips)
+        targets = self.renderer.targets(dst) if self._warp else None
+        mouths: list[Any] = [None] * n
+        ms = np.zeros((2, n))   # per frame: copy, warp (each on the core that ran it)
 
-    def _mouths(self, sources: list[tuple[np.ndarray, np.ndarray, Any]], dst: np.ndarray) -> Any:
-        """The B new lower faces ((S, S, 3) uint8 each) for the target lips ``dst`` (B, 40, 2)."""
-        if self._warp:
-            targets = self.renderer.targets(dst)
-            return [self.renderer.warp(s[2], targets, i) for i, s in enumerate(sources)]
-        crops = np.stack([s[0] for s in sources])
-        return self.renderer.render_batch(crops, np.stack([s[1] for s in sources]), dst)
+        def part(idx: range) -> None:
+            for i in idx:
+                t = time.perf_counter()
+                np.copyto(frames[i], self.avatar.frame(bases[i]))
+                ms[0, i] = time.perf_counter() - t
+                if targets is not None:
+                    mouths[i] = self.renderer.warp(sources[i][2], targets, i)
+                    ms[1, i] = time.perf_counter() - t - ms[0, i]
+
+        split(n, part)
+        if targets is None:
+            t = time.perf_counter()
+            mouths = self.renderer.render_batch(np.stack([s[0] for s in sources]), np.stack([s[1] for s in sources]),
+                                                dst)
+            ms[1] = (time.perf_counter() - t) / n
+        t = time.perf_counter()
+        kernels.composite_batch(frames, mouths, g.crop_affine[bases], g.mask)
+        composite_ms = (time.perf_counter() - t) * 1e3 / n
+        self.stage_ms["copy"].extend(ms[0] * 1e3)
+        self.stage_ms["mouth"].extend(ms[1] * 1e3)
+        self.stage_ms["crop"].extend([crop_ms] * n)
+        self.stage_ms["composite"].extend([composite_ms] * n)
+        return frames
 
     def _sources_of(self, bases: list[int]) -> list[tuple[np.ndarray, np.ndarray, Any]]:
         """(crop, crop-pixel lips, warp source or None) of each base frame's mouth source: kept
