@@ -26,6 +26,10 @@ frame path orders each batch after its previous one with an event, whichever wor
 (``path.render_frames``): a GPU frame reaches an NVENC sink as device NV12, and is copied to
 the host (once, into pinned memory) only when a sink or callback reads its ``image``. CPU
 paths touch no CUDA.
+
+With ``processes=K`` the frame paths render in K worker processes
+(:mod:`dhsdk.pipeline.workers`): each tick's batch of a path is split among them and the frames
+come back through shared memory; the clock, the streams and a2k stay in this process.
 """
 from __future__ import annotations
 
