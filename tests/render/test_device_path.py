@@ -88,6 +88,10 @@ def test_cuda_frames_equal_cpu_frames(avatar, gpu):
     assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)]
     # GPU time per batch (0.25 ms per stage on the stand-in), shared among its 4 frames
     assert all(len(dev.stage_ms[s]) == 4 and dev.stage_ms[s][-1] == 0.25 / 4 for s in ("crop", "mouth", "composite"))
+    out = [np.zeros_like(w) for w in want]                    # e.g. shared memory of a worker process
+    assert dev.path.render(bases, lips, out=out)[1] is out[1]
+    for o, w in zip(out, want):
+        np.testing.assert_array_equal(o, w)
 
 
 @needs_launchers
