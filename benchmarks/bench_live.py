@@ -11,10 +11,15 @@ Cases (one JSON line each, through ``timing.emit``):
   fractions per stream, aggregate fps; ``max_streams`` = largest N whose every stream holds
   the fps with < 1 % late or repeated frames; ``scaling`` = aggregate fps / single-stream fps.
 - ``soak``: one stream for ``--soak`` seconds; RSS and latency p95 per window and their growth.
+- ``processes`` (``--compare-processes N``, instead of the cases above): N streams on a Scheduler
+  rendering in 1 process and in K worker processes (``--processes 1,2``), alternated
+  ``--rounds`` times in the same run; late fraction, latency p95 and CPU time per frame (the
+  process and its workers) per K, and the medians per K.
 
 The latency/capacity/concurrency cases live in :mod:`dhsdk.bench.live` (shared with
 ``dhsdk bench``). A PNG (``--plot``) shows the latency distribution, late fraction vs N, and the soak windows.
-Usage: ``python benchmarks/bench_live.py [--mouth warp] [--seconds 10] [--soak 120] [--plot live.png]``
+Usage: ``python benchmarks/bench_live.py [--mouth warp] [--size 720x1280] [--seconds 10] [--soak 120] [--plot live.png]``
+or ``python benchmarks/bench_live.py --compare-processes 8 --processes 1,2 --rounds 2``
 """
 from __future__ import annotations
 
@@ -89,23 +94,51 @@ def plot(path: str, lat: list[float], conc: list[dict], soak: dict | None) -> No
     fig.savefig(path, dpi=90)
 
 
+def case_processes(make, n: int, seconds: float, counts: list[int], rounds: int) -> list[dict]:
+    """N streams with each worker-process count in ``counts``, alternated ``rounds`` times."""
+    rows = []
+    for r in range(rounds):
+        for k in counts:
+            row = case_concurrent(make, n, seconds, processes=k)
+            rows.append({**row, "round": r})
+            emit({**row, "round": r}, with_machine=False)
+    summary = {"case": "processes", "streams": n}
+    for k in counts:
+        mine = [x for x in rows if x["processes"] == k]
+        summary[f"k{k}"] = {key: float(np.median([x[key] for x in mine]))
+                            for key in ("late_frac_max", "latency_p95_ms_max", "cpu_ms_per_frame", "rendered_fps")}
+    return [summary]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--avatar", default="default")
     ap.add_argument("--mouth", default="warp", choices=["warp", "unet", "auto"])
+    ap.add_argument("--size", default="720x1280", help="output WIDTHxHEIGHT (the avatar's frames fitted once)")
     ap.add_argument("--seconds", type=float, default=10.0, help="speech per latency/concurrency case")
     ap.add_argument("--max-streams", type=int, default=6)
     ap.add_argument("--soak", type=float, default=120.0, help="soak seconds (0: skip)")
     ap.add_argument("--plot", default="bench_live.png")
+    ap.add_argument("--compare-processes", type=int, default=0, metavar="N",
+                    help="only compare render worker process counts at N streams")
+    ap.add_argument("--processes", default="1,2", help="process counts for --compare-processes")
+    ap.add_argument("--rounds", type=int, default=2, help="alternations for --compare-processes")
     args = ap.parse_args()
 
     from dhsdk.avatar import Avatar
     from dhsdk.pipeline.lipsync import LipSync
 
     avatar = Avatar.default() if args.avatar == "default" else Avatar.load(args.avatar)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
 
     def make():
-        return LipSync(avatar, mouth=args.mouth, device="cpu")
+        return LipSync(avatar, mouth=args.mouth, device="cpu", size=size)
+
+    if args.compare_processes:
+        for row in case_processes(make, args.compare_processes, args.seconds,
+                                  [int(v) for v in args.processes.split(",")], args.rounds):
+            emit({**row, "mouth": args.mouth, "size": list(size)})
+        return 0
 
     lat = case_latency(make, args.seconds)
     samples = lat.pop("latency_samples_ms")

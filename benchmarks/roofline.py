@@ -1,5 +1,15 @@
 """PROJECTION of GPU throughput per stage and per stream (roofline), next to CPU figures measured here.
 
+Two projections, both labelled ``"kind": "PROJECTION"`` in the output:
+
+1. ``stage`` / ``pipeline`` rows: each stage's roofline bound from the GPUs' spec sheets (below).
+2. ``streams`` rows (``--streams-fps``): live streams one GPU could carry, from per-stage times
+   *measured on the lent H200* (:data:`H200_MEASURED`, FACTS.md; or a ``dhsdk bench --device
+   cuda`` result given with ``--measured``) scaled to each GPU by the resource that limits the
+   stage (tensor FLOP/s for the UNet, memory bandwidth for the image kernels), at the batch the
+   Scheduler forms from that many streams; the host's per-frame Python, measured on this
+   machine's CPU path (``--host-ms``), is reported beside it, not hidden in it.
+
 No GPU exists where this project is developed, so GPU numbers are *projections*, not
 measurements: each stage's time is max(FLOPs / peak FLOP/s, bytes / memory bandwidth, launches x KERNEL_FLOOR_US) with
 peaks from the vendors' spec sheets (GPUS below). That is an upper bound on speed: occupancy,
@@ -32,6 +42,11 @@ GPUS = {
                  "source": "NVIDIA H100 SXM5 datasheet: FP16 tensor dense 989 TFLOPS, 3.35 TB/s HBM3, PCIe 5.0 x16"},
 }
 AVATAR_FPS = 25.0
+# The lent H200 (FACTS.md, 2026-12-04): dense fp16 tensor peak and HBM3e bandwidth from NVIDIA's
+# H200 datasheet, and the mouth UNet measured there in PyTorch fp16 with CUDA-graph replay
+# (ms per call at batch 1 and 32; interpolated linearly between).
+H200 = {"tensor_tflops": 989.4, "bandwidth_gbs": 4800.0}
+H200_MEASURED = {"inpaint_lite": {1: 0.116, 32: 0.50}, "inpaint_full": {1: 0.225, 32: 2.93}}
 # ASSUMPTION, not a spec: the shortest time one CUDA kernel occupies the GPU end to end (launch
 # from a CUDA graph, ramp-up, tail), ~2-5 us on current GPUs; 3 us is used. An engine runs about
 # one kernel per Conv/MatMul (TensorRT fuses bias/activation/elementwise into them), its floor
@@ -116,6 +131,58 @@ def bound(stage: StageCost, gpu: dict) -> str:
     return max(times, key=times.get)
 
 
+def unet_ms(measured: dict[int, float], batch: int) -> float:
+    """ms per call at ``batch`` from per-call times measured at a few batches (linear between
+    them, the nearest end's per-frame time beyond)."""
+    pts = sorted(measured.items())
+    if batch <= pts[0][0]:
+        return pts[0][1]
+    for (b0, t0), (b1, t1) in zip(pts, pts[1:]):
+        if batch <= b1:
+            return t0 + (t1 - t0) * (batch - b0) / (b1 - b0)
+    return pts[-1][1] * batch / pts[-1][0]
+
+
+def stream_projection(gpu: dict, mouth: str, streams: int, h: int, w: int, s: int,
+                      measured: dict[str, dict[int, float]]) -> tuple[float, float]:
+    """(slow, fast) GPU ms per frame of the whole frame path with ``streams`` streams batched per
+    tick: the mouth UNet from its H200 time scaled by max(tensor, bandwidth) ratio (slow: the
+    GPU's lower tensor peak; fast: its higher), plus the image kernels' roofline (base-frame
+    copy, crop, composite, NV12: memory-bound) on ``gpu``."""
+    per_frame_h200 = unet_ms(measured[mouth], streams) / streams
+    ratio_bw = H200["bandwidth_gbs"] / gpu["bandwidth_gbs"]
+    slow = per_frame_h200 * max(H200["tensor_tflops"] / gpu["tensor_tflops"][0], ratio_bw)
+    fast = per_frame_h200 * max(H200["tensor_tflops"] / gpu["tensor_tflops"][1], ratio_bw)
+    kernels = [k for k in kernel_costs(h, w, s) if k.name not in MOUTH_KERNELS]
+    copy = 2 * h * w * 3 / (gpu["bandwidth_gbs"] * 1e9) * 1e3   # the base frame read and written
+    post = copy + sum(project(k, gpu)[0] * 1e3 for k in kernels)
+    return slow + post, fast + post
+
+
+def streams_rows(fps: float, h: int, w: int, s: int, host_ms: float | None,
+                 measured: dict[str, dict[int, float]]) -> list[dict]:
+    """Per GPU and UNet mouth: the most streams whose frames the GPU renders at ``fps``."""
+    rows = []
+    for gpu_name, gpu in GPUS.items():
+        for mouth in measured:
+            held = {}
+            for key, which in (("streams_low", 0), ("streams_high", 1)):
+                n = 1
+                while n < 4096 and (n + 1) * fps * stream_projection(gpu, mouth, n + 1, h, w, s, measured)[which] <= 1e3:
+                    n += 1
+                held[key] = n if fps * stream_projection(gpu, mouth, n, h, w, s, measured)[which] <= 1e3 else 0
+            slow, fast = stream_projection(gpu, mouth, held["streams_low"] or 1, h, w, s, measured)
+            rows.append({"bench": "roofline", "kind": "PROJECTION", "projection": "streams", "gpu": gpu_name,
+                         "mouth": mouth, "fps": fps, "frame": f"{w}x{h}", **held,
+                         "gpu_ms_per_frame": [slow, fast],
+                         "host_ms_per_frame_one_core": host_ms,
+                         "host_streams_per_core": int(1e3 / (host_ms * fps)) if host_ms else None,
+                         "nvenc_sessions": 8 if gpu_name.startswith("RTX") else None,
+                         "from": "UNet times measured on the lent H200 (FACTS.md) scaled by spec ratios; "
+                                 "image kernels by roofline; not a measurement on this GPU"})
+    return rows
+
+
 def measure_cpu(paths: dict[str, Path]) -> dict[str, float]:
     """ONNX Runtime median ms per frame at batch 1 on this machine's CPU."""
     import numpy as np
@@ -169,7 +236,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engines", nargs="*", help="only these recipes")
     p.add_argument("--png", type=Path, default=Path("results/roofline.png"))
     p.add_argument("--no-cpu", action="store_true", help="skip the CPU measurement")
+    p.add_argument("--streams-fps", type=float, default=30.0, help="frame rate of the streams projection")
+    p.add_argument("--streams-frame", default="720x1280", help="output WxH of the streams projection")
+    p.add_argument("--host-ms", type=float, default=None,
+                   help="host CPU ms per frame outside the kernels (the Scheduler's per-stream Python, "
+                        "measured: dhsdk bench's tick_host_ms_p50 / streams)")
+    p.add_argument("--only-streams", action="store_true", help="print the streams projection only")
     args = p.parse_args(argv)
+    sw, sh = (int(v) for v in args.streams_frame.split("x"))
+    for row in streams_rows(args.streams_fps, sh, sw, args.crop, args.host_ms, H200_MEASURED):
+        emit(row, with_machine=False)
+    if args.only_streams:
+        return 0
     w, h = (int(v) for v in args.frame.split("x"))
 
     engines, paths = engine_costs(args.batch, args.engines)

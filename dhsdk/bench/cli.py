@@ -47,6 +47,18 @@ def _mouths(text: str) -> tuple[str, ...]:
     return names
 
 
+def _processes(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"processes must be 'auto' or a whole number >= 1, got {text!r}")
+    return k
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = __doc__.split("Examples::", 1)[1]
@@ -57,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "sweep then goes on doubling until a count fails")
     parser.add_argument("--max-streams", type=int, default=256, metavar="N",
                         help="the most concurrent streams the sweep tries (default 256)")
+    parser.add_argument("--processes", type=_processes, default=1, metavar="K|auto",
+                        help="render worker processes in the stream sweep (default 1: the Scheduler's own)")
     parser.add_argument("--mouth", type=_mouths, default=_MOUTHS, metavar="warp|lite|full",
                         help="mouth model(s), comma-separated (default: all three)")
     parser.add_argument("--size", type=_size, default=(720, 1280), metavar="WxH", help="output frame size")
@@ -86,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     streams = args.streams if args.streams is not None else ([1, 2] if args.quick else [1, 2, 4, 9])
     config = Config(device=args.device, avatar=args.avatar, streams=streams, mouths=args.mouth, size=args.size,
                     duration=args.duration, quick=args.quick, end_to_end=not args.no_e2e,
-                    max_streams=args.max_streams)
+                    max_streams=args.max_streams, processes=args.processes)
     doc = run_bench(config)
     paths = write_outputs(doc, args.out)
     print(summary_table(doc))

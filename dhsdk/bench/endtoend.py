@@ -46,7 +46,12 @@ class _WithMouthModel:
         self.mouth_model = mouth_model
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):   # protocol lookups (pickle, copy) never reach the avatar
+            raise AttributeError(name)
         return getattr(self._avatar, name)
+
+    def __reduce__(self) -> tuple:
+        return _WithMouthModel, (self._avatar, self.mouth_model)
 
 
 def load_avatar(path: str | None) -> tuple[Any, dict[str, Any]]:
@@ -90,14 +95,15 @@ def offline(make: Callable[[], Any], ctx: Context, seconds: float) -> dict[str, 
             "fps": summary.fps, "realtime_factor": summary.realtime_factor, "encoded": True}
 
 
-def sweep(make: Callable[[], Any], counts: list[int], seconds: float, max_streams: int = MAX_STREAMS) -> dict[str, Any]:
+def sweep(make: Callable[[], Any], counts: list[int], seconds: float, max_streams: int = MAX_STREAMS,
+          processes: int | str = 1) -> dict[str, Any]:
     """Most streams holding 30 then 25 fps (< 1 % late or repeated frames).
 
     The counts are tried in increasing order; when every one holds, the sweep goes on doubling
     (up to ``max_streams``) until a count fails, then halves the gap between the last count held
     and the first failed, at most :data:`REFINE_STEPS` times, while it is wider than an eighth of
     the count held. A count held at 30 fps is taken as held at 25 (less work per second), so
-    25 fps starts above it.
+    25 fps starts above it. ``processes``: the Scheduler's render worker processes.
 
     Returns:
         ``{"30": {...}, "25": {...}}`` each with ``held`` (0 when even the smallest count
@@ -114,7 +120,7 @@ def sweep(make: Callable[[], Any], counts: list[int], seconds: float, max_stream
             todo = [min(max(start_after + 1, int(np.ceil(1.2 * start_after))), max_streams)]
         while todo:
             n = todo.pop(0)
-            runs.append(live.case_concurrent(make, n, seconds, fps=fps))
+            runs.append(live.case_concurrent(make, n, seconds, fps=fps, processes=processes))
             if not runs[-1]["ok"]:
                 failed = n
                 break
@@ -125,7 +131,7 @@ def sweep(make: Callable[[], Any], counts: list[int], seconds: float, max_stream
             if failed is None or failed - held <= max(1, held // 8):
                 break
             n = (held + failed) // 2
-            runs.append(live.case_concurrent(make, n, seconds, fps=fps))
+            runs.append(live.case_concurrent(make, n, seconds, fps=fps, processes=processes))
             held, failed = (n, failed) if runs[-1]["ok"] else (held, n)
         out[str(int(fps))] = {"held": held, "first_failed": failed, "at_least": failed is None,
                               "runs": sorted(runs, key=lambda r: r["streams"]), "inferred_up_to": start_after}
@@ -134,7 +140,7 @@ def sweep(make: Callable[[], Any], counts: list[int], seconds: float, max_stream
 
 
 def run_mouth(ctx: Context, avatar: Any, mouth: str, counts: list[int], d: Durations,
-              max_streams: int = MAX_STREAMS) -> dict[str, Any]:
+              max_streams: int = MAX_STREAMS, processes: int | str = 1) -> dict[str, Any]:
     """Every end-to-end case for one mouth model (raises ImportError when a stage is missing)."""
     make = lipsync_factory(ctx, avatar, mouth)
     result: dict[str, Any] = {"offline": offline(make, ctx, d.offline)}
@@ -142,7 +148,7 @@ def run_mouth(ctx: Context, avatar: Any, mouth: str, counts: list[int], d: Durat
     samples = {"latency_ms": lat.pop("latency_samples_ms"), "frame_ms": lat.pop("frame_samples_ms")}
     result["latency"] = lat
     result["capacity"] = live.case_capacity(make, d.capacity_frames)
-    result["streams"] = sweep(make, counts, d.concurrent, max_streams) if counts else {}
+    result["streams"] = sweep(make, counts, d.concurrent, max_streams, processes) if counts else {}
     result["peak_rss_mb"] = peak_rss_mb()
     result["samples"] = {k: [round(float(v), 3) for v in s] for k, s in samples.items()}
     return result

@@ -10,8 +10,9 @@ accepts), warms it up (:func:`warm`), and returns a flat dict:
 - :func:`case_concurrent`: N real-time streams on one Scheduler at a target fps: late and
   repeated fractions in steady state, aggregate fps, the Scheduler's per-tick host time and
   per-batch render time, per-frame stage times (GPU times on the GPU path), frames/s per
-  stage and the process's CPU time per rendered frame (what the cores can carry on an idle
-  machine: cores x 1000 / that); ``ok`` when every stream has < 1 % late or repeated frames.
+  stage and the CPU time (the process and its render workers) per rendered frame (what the
+  cores can carry on an idle machine: cores x 1000 / that); ``ok`` when every stream has < 1 %
+  late or repeated frames.
 """
 from __future__ import annotations
 
@@ -111,30 +112,33 @@ def case_capacity(make: Callable[[], Any], frames: int, fps: float | None = None
 
 
 def case_concurrent(make: Callable[[], Any], n: int, seconds: float, fps: float | None = None,
-                    settle: float = 0.5) -> dict[str, Any]:
+                    settle: float = 0.5, processes: int | str = 1) -> dict[str, Any]:
     """``n`` real-time streams of one avatar on one Scheduler at ``fps`` (the avatar's when None).
 
     The streams share one LipSync (one frame path: the Scheduler renders their frames in one
-    batch per tick); each owns its render state. Late and repeated frames are counted in
-    steady state: from ``settle`` seconds after the speech starts (stream start-up is the
-    latency case's business) to the end of the speech.
+    batch per tick, in ``processes`` worker processes when more than one); each owns its render
+    state. Late and repeated frames are counted in steady state: from ``settle`` seconds after
+    the speech starts (stream start-up is the latency case's business) to the end of the
+    speech. On the GPU path every frame is read on the host by its stream's delivery thread, as
+    a CPU encoder would (a frame kept on the device for NVENC is never copied).
     """
     from dhsdk.pipeline.scheduler import Scheduler
 
     sync = warm(make())
     stop = threading.Event()
     pcm = speech(seconds)
-    with Scheduler(fps=fps) as sched:
-        streams = [sched.add(sync, pull=False, fps=fps, seed=i) for i in range(n)]
+    on_frame = (lambda f: f.image) if sync.device == "cuda" else None
+    with Scheduler(fps=fps, processes=processes) as sched:
+        streams = [sched.add(sync, pull=False, fps=fps, seed=i, on_frame=on_frame) for i in range(n)]
         feeders = [feed(s, pcm, stop) for s in streams]
         time.sleep(min(settle, seconds / 4))
-        t0, cpu0 = time.perf_counter(), _cpu_s()
+        t0, cpu0 = time.perf_counter(), _cpu_s() + sched.worker_cpu_s()
         before = [(s.metrics.frames, s.metrics.late, s.metrics.repeated) for s in streams]
         for q in (sched.tick_ms, sched.batch_ms, *sync.stage_ms.values()):
             q.clear()
         for f in feeders:
             f.join()
-        elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+        elapsed, cpu = time.perf_counter() - t0, _cpu_s() + sched.worker_cpu_s() - cpu0
         after = [(s.metrics.frames, s.metrics.late, s.metrics.repeated) for s in streams]
         ticks, batches = list(sched.tick_ms), list(sched.batch_ms)
         stage = {k: float(np.median(v)) for k, v in sync.stage_ms.items() if len(v)}
@@ -142,7 +146,8 @@ def case_concurrent(make: Callable[[], Any], n: int, seconds: float, fps: float 
     frames, late, repeated = (np.array([a[i] - b[i] for a, b in zip(after, before)]) for i in range(3))
     frac = np.maximum(late, repeated) / np.maximum(frames, 1)
     sizes, render = (np.array([b[i] for b in batches] or [np.nan], np.float64) for i in (0, 1))
-    return {"case": "concurrent", "streams": n, "fps": streams[0].fps, "frames": int(frames.sum()),
+    return {"case": "concurrent", "streams": n, "processes": sched.processes, "fps": streams[0].fps,
+            "frames": int(frames.sum()),
             "late_frac_max": float(frac.max()), "late_frac_mean": float(frac.mean()),
             "rendered_fps": float((frames - repeated).sum() / elapsed), "ok": bool(frac.max() < LATE_LIMIT),
             "latency_p95_ms_max": max(s.metrics.summary()["latency_p95_ms"] for s in streams),

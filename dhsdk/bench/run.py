@@ -43,6 +43,8 @@ class Config:
         end_to_end: run the end-to-end cases.
         max_streams: the stream sweep goes on doubling past ``streams`` until a count fails,
             up to this many.
+        processes: the Scheduler's render worker processes in the stream sweep (1: none;
+            ``"auto"``: :func:`dhsdk.pipeline.workers.auto_processes`).
     """
 
     device: str = "cpu"
@@ -55,6 +57,7 @@ class Config:
     stages: tuple[str, ...] = tuple(STAGES)
     end_to_end: bool = True
     max_streams: int = endtoend.MAX_STREAMS
+    processes: int | str = 1
 
 
 def _log(msg: str) -> None:
@@ -74,7 +77,7 @@ def run(config: Config) -> dict[str, Any]:
         "command": "dhsdk " + " ".join(sys.argv[1:]) if sys.argv and "dhsdk" in sys.argv[0] else "",
         "config": {"device": device, "avatar": config.avatar, "streams": list(config.streams),
                    "mouths": list(config.mouths), "size": list(config.size), "duration": config.duration,
-                   "quick": config.quick, "max_streams": config.max_streams},
+                   "quick": config.quick, "max_streams": config.max_streams, "processes": config.processes},
         "machine": machine(),
         "stages": {}, "end_to_end": {}, "samples": {},
     }
@@ -105,7 +108,7 @@ def _end_to_end(config: Config, ctx: Context, doc: dict[str, Any], avatar: Any, 
     for m in config.mouths:
         _log(f"end to end, mouth {m} ...")
         entry = run_stage(f"e2e/{m}", endtoend.run_mouth, ctx, avatar, m, list(config.streams), d,
-                          config.max_streams)
+                          config.max_streams, config.processes)
         if entry["status"] == "ok":
             doc["samples"][m] = entry.pop("samples")
         doc["end_to_end"][m] = entry

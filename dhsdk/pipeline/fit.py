@@ -122,7 +122,13 @@ class FittedAvatar:
         return np.stack([compose_affine(self.fit.affine, m) for m in self._avatar.crop_affine(size)]).astype(np.float32)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):   # protocol lookups (pickle, copy) never reach the avatar
+            raise AttributeError(name)
         return getattr(self._avatar, name)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the avatar and the size (fitted again where it is unpickled)."""
+        return FittedAvatar, (self._avatar, (self.width, self.height))
 
     def __repr__(self) -> str:
         return f"FittedAvatar({self._avatar!r}, {self.width}x{self.height})"

@@ -82,7 +82,8 @@ class LipSync:
         device: ``"auto" | "cpu" | "cuda"``; chosen once, with the frame path: on ``"cuda"``
             frames render on the GPU (:mod:`dhsdk.render.device_path`); ``"auto"`` stays on
             the CPU where a piece of the GPU path is missing.
-        crop_size: mouth crop side in pixels for the warp renderer.
+        crop_size: mouth crop side in pixels for the warp renderer, or ``"auto"``: the side
+            the mouth crop has on screen, up to 256 (:func:`~dhsdk.render.path.auto_crop_size`).
         openness_gain: scales the predicted lip motion (1 = as predicted).
         a2k_path: an a2k ONNX model; when None, the one the avatar's manifest names as
             ``a2k_model`` (``dhsdk train a2k-adapt --avatar``), else the shipped default.
@@ -97,7 +98,7 @@ class LipSync:
         device: where frames render (``"cpu"`` or ``"cuda"``).
     """
 
-    def __init__(self, avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int = 256,
+    def __init__(self, avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int | str = "auto",
                  openness_gain: float = 1.0, a2k_path: str | None = None, smoothing: float = 0.0,
                  size: tuple[int, int] | None = None):
         from dhsdk.device import resolve_device

@@ -22,7 +22,14 @@ and per stream, never per pixel; the frame path spreads its frames over the CPU 
 On a GPU (frame paths rendering on CUDA) each pool worker renders on a CUDA stream of its own,
 made current for the call, so the frames of different paths overlap on the device; a device
 frame path orders each batch after its previous one with an event, whichever worker ran that
-(:class:`~dhsdk.render.device_path.DeviceFramePath`). CPU paths touch no CUDA.
+(:class:`~dhsdk.render.device_path.DeviceFramePath`). Frames stay where they were made
+(``path.render_frames``): a GPU frame reaches an NVENC sink as device NV12, and is copied to
+the host (once, into pinned memory) only when a sink or callback reads its ``image``. CPU
+paths touch no CUDA.
+
+With ``processes=K`` the frame paths render in K worker processes
+(:mod:`dhsdk.pipeline.workers`): each tick's batch of a path is split among them and the frames
+come back through shared memory; the clock, the streams and a2k stay in this process.
 """
 from __future__ import annotations
 
@@ -37,7 +44,8 @@ from typing import Any, ContextManager, Sequence
 import numpy as np
 
 from dhsdk.pipeline.stream import FrameJob, Stream
-from dhsdk.render.pool import single_threaded_kernels, workers as core_count
+from dhsdk.pipeline.workers import resolve_processes
+from dhsdk.render.threads import cpu_cores
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +60,11 @@ class Scheduler:
         workers: threads rendering frame paths side by side (default: one per CPU core).
         delivery_queue_s: seconds of frames each stream's ``on_frame`` may fall behind before
             its oldest queued frames are dropped (and counted in its ``dropped``).
+        processes: render in this many worker processes (each tick's batch of a frame path
+            split among them, frames back through shared memory: :mod:`dhsdk.pipeline.workers`),
+            ``"auto"`` for :func:`~dhsdk.pipeline.workers.auto_processes` (1 below 16 cores),
+            or 1 to render in this process. With workers, :meth:`add` blocks the first time it
+            sees a LipSync while every worker builds its frame path.
 
     Attributes:
         ticks: wake-ups of the clock so far.
@@ -61,16 +74,22 @@ class Scheduler:
         batch_ms: recent (frames, ms) of each frame-path call: its batch size and wall time.
     """
 
-    def __init__(self, fps: float | None = None, workers: int | None = None, delivery_queue_s: float = 2.0):
+    def __init__(self, fps: float | None = None, workers: int | None = None, delivery_queue_s: float = 2.0,
+                 processes: int | str = 1):
         from collections import deque
 
+        self.processes = resolve_processes(processes)
         self.fps = fps
         self.delivery_queue_s = float(delivery_queue_s)
         self.streams: list[Stream] = []
         self._busy: set[int] = set()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers or core_count(), thread_name_prefix="dhsdk-sched",
-                                        initializer=single_threaded_kernels)
+        self._pool = ThreadPoolExecutor(max_workers=workers or cpu_cores(), thread_name_prefix="dhsdk-sched")
+        self._render_workers = None
+        if self.processes > 1:
+            from dhsdk.pipeline.workers import RenderWorkers
+
+            self._render_workers = RenderWorkers(self.processes)
         self._stop = threading.Event()
         self._wake = threading.Event()  # a render finished: re-check its streams' due frames
         self._worker = threading.local()  # per worker thread: its CUDA stream, once it renders on a GPU
@@ -91,6 +110,8 @@ class Scheduler:
         if kwargs.get("on_frame") is not None:
             fps = float(kwargs["fps"] or lipsync.avatar.fps)
             kwargs.setdefault("on_frame_queue", max(2, int(self.delivery_queue_s * fps)))
+        if self._render_workers is not None:
+            self._render_workers.path(lipsync.path)   # built (and warmed) in every worker, once
         stream = Stream(lipsync, realtime=True, start=False, **kwargs)
         stream.start_clock(self._aligned_start(stream.fps))
         with self._lock:
@@ -166,12 +187,14 @@ class Scheduler:
         """Render one path's frames of a tick and emit them (on a pool worker)."""
         try:
             path = group[0][0].lipsync.path
+            if self._render_workers is not None:
+                path = self._render_workers.path(path)
             todo = [(s, job) for s, job in group if job.repeat is None]
             t = time.perf_counter()
             images = []
             if todo:
                 with self._cuda_stream(path):
-                    images = path.render([job.base for _, job in todo], np.stack([job.lips for _, job in todo]))
+                    images = path.render_frames([job.base for _, job in todo], np.stack([job.lips for _, job in todo]))
             render_ms = (time.perf_counter() - t) * 1e3
             if todo:
                 self.batch_ms.append((len(todo), render_ms))
@@ -184,6 +207,10 @@ class Scheduler:
             with self._lock:
                 self._busy.difference_update(id(s) for s, _ in group)
             self._wake.set()
+
+    def worker_cpu_s(self) -> float:
+        """CPU seconds the render worker processes have used (0 without workers)."""
+        return 0.0 if self._render_workers is None else self._render_workers.cpu_seconds()
 
     def metrics(self) -> list[dict[str, float]]:
         """Each stream's :meth:`StreamMetrics.summary`, in the order added."""
@@ -198,6 +225,8 @@ class Scheduler:
         self._pool.shutdown(wait=True)
         for s in self.streams:
             s.close()
+        if self._render_workers is not None:
+            self._render_workers.close()
 
     def __enter__(self) -> "Scheduler":
         return self

@@ -99,15 +99,15 @@ class FrameJob:
         index: the frame's number in its stream.
         base: avatar base frame to render from.
         lips: (40, 2) float32 target lips, canonical units.
-        repeat: the previous image when the stream is behind and repeats it (nothing to
-            render), else None.
+        repeat: the previous picture when the stream is behind and repeats it (nothing to
+            render), else None: a host image or a frame on the GPU, as :meth:`Stream.finish` got it.
         start: perf_counter when the frame's work began.
     """
 
     index: int
     base: int
     lips: np.ndarray
-    repeat: np.ndarray | None
+    repeat: Any
     start: float
     slot: _Slot = field(repr=False)
 
@@ -163,7 +163,7 @@ class Stream:
         self._windows = 0                         # a2k windows handed out by collect(), not yet back
         self._committed = 0                       # frames committed to the timeline
         self._next = 0                            # next frame to emit
-        self._last_image: np.ndarray | None = None
+        self._last_picture: Any = None            # what the last frame showed (host image or GPU frame)
         self._started = self._collect_ms = 0.0    # when the current frame's work began; its collect time
         self._pulled_drops = 0
         self._interrupt = threading.Event()
@@ -312,18 +312,23 @@ class Stream:
         k = slot.index
         lips = self._mouth(k, delta, slot.weight)
         behind = self.realtime and time.perf_counter() > self.due_time(k) + 1.0 / self.fps
-        repeat = self._last_image if behind else None
+        repeat = self._last_picture if behind else None
         return FrameJob(k, self.avatar.idle_index(k), lips, repeat, self._started, slot)
 
-    def finish(self, job: FrameJob, image: np.ndarray, render_ms: float | None = None) -> VideoFrame:
-        """Step 3: emit the job's frame with its rendered (or repeated) ``image``."""
+    def finish(self, job: FrameJob, picture: Any, render_ms: float | None = None) -> VideoFrame:
+        """Step 3: emit the job's frame with its rendered (or repeated) ``picture``: a host
+        (H, W, 3) uint8 image, or a frame on the GPU (a :class:`~dhsdk.frames.DevicePicture`
+        from a device frame path's ``render_frames``), which the frame carries as ``device``."""
         if job.repeat is not None:
             self.metrics.repeated += 1
         elif render_ms is not None:
             self.metrics.stage_ms["render"].append(render_ms)
         slot = job.slot
-        frame = VideoFrame(image=image, audio=slot.audio, sample_rate=SAMPLE_RATE, pts=job.index / self.fps,
-                           index=job.index, speaking=slot.weight > 0)
+        on_gpu = hasattr(picture, "host")
+        frame = VideoFrame(image=None if on_gpu else picture, audio=slot.audio, sample_rate=SAMPLE_RATE,
+                           pts=job.index / self.fps, index=job.index, speaking=slot.weight > 0,
+                           device=picture if on_gpu else None)
+        self._last_picture = picture
         self._emit(frame, slot, job.start)
         return frame
 
@@ -337,11 +342,10 @@ class Stream:
         if job.repeat is not None:
             return self.finish(job, job.repeat)
         t = time.perf_counter()
-        image = self.lipsync.path.render([job.base], job.lips[None])[0]
-        return self.finish(job, image, (time.perf_counter() - t) * 1e3)
+        picture = self.lipsync.path.render_frames([job.base], job.lips[None])[0]
+        return self.finish(job, picture, (time.perf_counter() - t) * 1e3)
 
     def _emit(self, frame: VideoFrame, slot: _Slot, start: float) -> None:
-        self._last_image = frame.image
         self._next = frame.index + 1
         now = time.perf_counter()
         m = self.metrics

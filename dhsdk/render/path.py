@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -49,9 +50,12 @@ class FramePath(abc.ABC):
     Attributes:
         device: ``"cpu"`` or ``"cuda"``: where the frames are rendered.
         stage_ms: stage name (:data:`STAGES`) -> recent per-frame times in ms.
+        spec: how :func:`make_frame_path` made it (a :class:`PathSpec`), None for a path
+            built directly.
     """
 
     device: str = "cpu"
+    spec: "PathSpec | None" = None
 
     def __init__(self, avatar: Any, geometry: MouthGeometry, renderer: Any):
         self.avatar = avatar
@@ -60,16 +64,25 @@ class FramePath(abc.ABC):
         self.stage_ms: dict[str, deque] = {name: deque(maxlen=STAGE_WINDOW) for name in STAGES}
 
     @abc.abstractmethod
-    def render(self, bases: Sequence[int], lips: np.ndarray) -> list[np.ndarray]:
+    def render(self, bases: Sequence[int], lips: np.ndarray, out: Sequence[np.ndarray] | None = None
+               ) -> list[np.ndarray]:
         """Render B frames.
 
         Args:
             bases: (B,) base frame indices.
             lips: (B, 40, 2) float32 target lips in the canonical face frame.
+            out: B host arrays to render into ((H, W, 3) uint8, C-contiguous, writable: e.g.
+                shared memory); new arrays when None.
 
         Returns:
-            B new (H, W, 3) uint8 RGB host arrays.
+            B (H, W, 3) uint8 RGB host arrays (``out`` itself when given).
         """
+
+    def render_frames(self, bases: Sequence[int], lips: np.ndarray) -> list[Any]:
+        """Render B frames and leave them where this path makes them: host arrays here (the
+        :meth:`render` result); a device path returns frames on the GPU (with NV12), which a
+        :class:`~dhsdk.frames.VideoFrame` carries to its sinks without a host copy."""
+        return self.render(bases, lips)
 
     def close(self) -> None:
         """Release what the path holds (idempotent)."""
@@ -93,6 +106,24 @@ class FramePath(abc.ABC):
             raise InputError(f"base frame {bad[0]} is outside the avatar's {n} frames")
         return bases, lips
 
+    def outputs(self, n: int, out: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+        """``out`` checked as the destination of ``n`` frames, or ``n`` new frames when None.
+
+        Raises:
+            InputError: ``out`` is not ``n`` writable C-contiguous (H, W, 3) uint8 arrays.
+        """
+        w, h = self.geometry.frame_size
+        if out is None:
+            return [np.empty((h, w, 3), np.uint8) for _ in range(n)]
+        out = list(out)
+        ok = len(out) == n and all(isinstance(o, np.ndarray) and o.shape == (h, w, 3) and o.dtype == np.uint8
+                                   and o.flags.c_contiguous and o.flags.writeable for o in out)
+        if not ok:
+            got = [f"{getattr(o, 'dtype', type(o).__name__)} {getattr(o, 'shape', '')}" for o in out[:2]]
+            raise InputError(f"out must be {n} writable C-contiguous ({h}, {w}, 3) uint8 arrays, got {len(out)}: "
+                             f"{', '.join(got)}{' ...' if len(out) > 2 else ''}")
+        return out
+
     def __enter__(self) -> "FramePath":
         return self
 
@@ -104,6 +135,25 @@ def mouth_model_path(avatar: Any, model: str) -> Path:
     """A mouth model's path (a manifest's ``mouth_model``: relative to the avatar's bundle)."""
     path = Path(model)
     return path if path.is_absolute() else Path(avatar.path) / path
+
+
+CROP_STEP, CROP_MIN, CROP_MAX = 32, 128, 256   # auto_crop_size: a multiple of 32 in [128, 256]
+
+
+def auto_crop_size(avatar: Any) -> int:
+    """The warp renderer's crop side for ``avatar`` as shown: its mouth crop's side in frame
+    pixels (the median over the base frames), rounded up to a multiple of :data:`CROP_STEP`,
+    within [:data:`CROP_MIN`, :data:`CROP_MAX`].
+
+    A crop rendered larger than it is shown is thrown away by the composite, which samples it
+    at the frame's pixels: the default avatar fitted to 720 x 1280 shows its 256 px crop on 185
+    frame pixels, and a 192 px crop halves the warp's and the composite's work (3.2 -> 1.8 ms of
+    CPU a frame at 160 px) for the same output resolution. A face larger on screen than 256 px
+    keeps 256 (the renderer's cost is bounded).
+    """
+    a = np.asarray(avatar.crop_affine(CROP_MAX), np.float64)
+    shown = float(np.median(np.hypot(a[:, 0, 0], a[:, 1, 0]))) * CROP_MAX
+    return int(np.clip(np.ceil(shown / CROP_STEP) * CROP_STEP, CROP_MIN, CROP_MAX))
 
 
 def make_renderer(avatar: Any, mouth: str = "auto", crop_size: int = 256) -> Any:
@@ -129,7 +179,8 @@ def make_renderer(avatar: Any, mouth: str = "auto", crop_size: int = 256) -> Any
     return UNetRenderer.from_avatar(avatar, mouth_model_path(avatar, choice))
 
 
-def make_frame_path(avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int = 256) -> FramePath:
+def make_frame_path(avatar: Any, mouth: str = "auto", device: str = "auto", crop_size: int | str = 256
+                    ) -> FramePath:
     """The frame path of ``avatar``, on the device asked for, chosen once.
 
     Args:
@@ -137,7 +188,8 @@ def make_frame_path(avatar: Any, mouth: str = "auto", device: str = "auto", crop
         mouth: ``"auto" | "warp" | "unet"`` (see :func:`make_renderer`).
         device: ``"cpu"``, ``"cuda"`` (a missing piece of the GPU path is an error) or
             ``"auto"`` (the GPU when it can run there, else the CPU, with a logged reason).
-        crop_size: mouth crop side in pixels for the warp renderer.
+        crop_size: mouth crop side in pixels for the warp renderer, or ``"auto"``
+            (:func:`auto_crop_size`).
 
     Raises:
         DeviceError: ``device="cuda"`` and the GPU path cannot run: no GPU, CuPy missing, or
@@ -146,17 +198,46 @@ def make_frame_path(avatar: Any, mouth: str = "auto", device: str = "auto", crop
     from dhsdk.device import resolve_device
     from dhsdk.render.host_path import HostFramePath
 
-    renderer = make_renderer(avatar, mouth, crop_size)
+    if crop_size == "auto":
+        crop_size = auto_crop_size(avatar)
+    renderer = make_renderer(avatar, mouth, int(crop_size))
     geometry = MouthGeometry.of(avatar, renderer.crop_size)
+    path: FramePath
     if resolve_device(device) != "cuda":
-        return HostFramePath(avatar, geometry, renderer)
-    try:
-        from dhsdk.render.device_path import DeviceFramePath
+        path = HostFramePath(avatar, geometry, renderer)
+    else:
+        try:
+            from dhsdk.render.device_path import DeviceFramePath
 
-        return DeviceFramePath(avatar, geometry, renderer)
-    except (DeviceError, ImportError) as e:
-        if device == "cuda":
-            raise DeviceError(f"device='cuda': the GPU frame path cannot run here: {e}") from e
-        log.warning("device='auto': rendering frames on the CPU, the GPU frame path cannot run here: %s", e)
-        return HostFramePath(avatar, geometry, renderer)
+            path = DeviceFramePath(avatar, geometry, renderer)
+        except (DeviceError, ImportError) as e:
+            if device == "cuda":
+                raise DeviceError(f"device='cuda': the GPU frame path cannot run here: {e}") from e
+            log.warning("device='auto': rendering frames on the CPU, the GPU frame path cannot run here: %s", e)
+            path = HostFramePath(avatar, geometry, renderer)
+    path.spec = PathSpec(avatar, mouth, path.device, int(crop_size))
+    return path
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    """What :func:`make_frame_path` was given: enough to build the same path again elsewhere
+    (a render worker process, :mod:`dhsdk.pipeline.workers`, unpickles it and calls
+    :meth:`build`).
+
+    Attributes:
+        avatar: the avatar (pickled by the worker module: a bundle by its path).
+        mouth: ``"auto" | "warp" | "unet"``.
+        device: ``"cpu"`` or ``"cuda"``: where the original path renders.
+        crop_size: the warp renderer's crop side.
+    """
+
+    avatar: Any
+    mouth: str
+    device: str
+    crop_size: int
+
+    def build(self) -> FramePath:
+        """A new frame path from this spec."""
+        return make_frame_path(self.avatar, self.mouth, self.device, self.crop_size)
 

@@ -11,12 +11,13 @@ result with the mask.
 
 A CUDA crop (CuPy, torch, ...: see :mod:`dhsdk.cuda.launch`) runs the same pass through
 ``dhsdk._C.cuda_warp`` on the caller's stream; the mesh and lookup tables are built on the host
-per frame as on the CPU (a few kB, uploaded by the launcher).
+per frame as on the CPU (a few kB, uploaded by the launcher). :meth:`WarpRenderer.warp_device`
+warps a batch: the targets prepared once for all, one output allocation, one launch per frame.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -140,11 +141,38 @@ class WarpRenderer(MouthRenderer):
         self._check_crop_layout(crop_arg[1], crop_arg[2], "crop")
         if colours is None:
             colours = self.colours(gpu.download(crop))
-        args, s = self._args(self.source(None, src_lips, colours), self.targets(np.asarray(dst_lips)[None]), 0), self.crop_size
-        out, out_arg = gpu.output((s, s, 3), np.uint8)
+        source = self.source(None, src_lips, colours)
+        return self._warp_device(gpu, [crop_arg], [source], self.targets(np.asarray(dst_lips)[None]))[0]
+
+    def warp_device(self, crops: Any, sources: Sequence[WarpSource], targets: WarpTargets, stream: Any = None) -> Any:
+        """Warp B device crops to B prepared targets on ``stream`` (the device side of
+        :meth:`warp`, for a batch): one allocation for the B outputs and one scratch buffer
+        shared by the B launches (in stream order), ``cuda_warp`` once per frame.
+
+        Args:
+            crops: (B, S, S, 3) uint8 CUDA array, or a list of B (S, S, 3) ones, C-contiguous.
+            sources: B :class:`WarpSource` of those crops (``crop`` None, colours known).
+            targets: :meth:`targets` of B target shapes.
+            stream: CUDA stream (CuPy, torch or int handle); None: CuPy's current.
+
+        Returns:
+            (B, S, S, 3) uint8 CuPy array, written on ``stream``.
+        """
+        gpu = Launch("cuda_warp", stream, caller="WarpRenderer.warp_device")
+        items = gpu.items(crops, "crops")
+        for i, item in enumerate(items):
+            self._check_crop_layout(item[1], item[2], f"crops[{i}]")
+        return self._warp_device(gpu, items, sources, targets)
+
+    def _warp_device(self, gpu: Launch, items: list[tuple], sources: Sequence[WarpSource], targets: WarpTargets
+                     ) -> Any:
+        s = self.crop_size
+        out, out_args = gpu.outputs([(s, s, 3)] * len(items), np.uint8, stacked=True)
         nbytes = scratch_bytes(s, len(self.mesh.triangles))
         _, scratch = gpu.output((nbytes,), np.uint8)
-        gpu(crop_arg[0], self._device_ref(gpu)[0], out_arg[0], s, *args, scratch[0], nbytes)
+        ref = self._device_ref(gpu)[0]
+        for i, (item, out_arg) in enumerate(zip(items, out_args)):
+            gpu(item[0], ref, out_arg[0], s, *self._args(sources[i], targets, i), scratch[0], nbytes)
         return out
 
     def render_batch(self, crops: np.ndarray, src_lips: np.ndarray, dst_lips: np.ndarray) -> np.ndarray:

@@ -84,15 +84,21 @@ def check_frame(frame: VideoFrame) -> None:
     """Raise InputError unless ``frame`` is what sinks accept.
 
     Args:
-        frame: image (H, W, 3) uint8 RGB; audio (n,) float32 mono at ``sample_rate`` Hz.
+        frame: image (H, W, 3) uint8 RGB (a frame still on the GPU is not copied to check it);
+            audio (n,) float32 mono at ``sample_rate`` Hz.
     """
-    image, audio = frame.image, frame.audio
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise InputError(f"frame {frame.index}: sinks take (H, W, 3) uint8 RGB images, got {got} "
-                         f"(convert with np.asarray(img, np.uint8)[..., :3])")
-    if min(image.shape[:2]) < 2:
-        raise InputError(f"frame {frame.index}: image {image.shape[1]}x{image.shape[0]} is too small to send "
+    audio = frame.audio
+    if frame.on_device:   # made by a device frame path: RGB uint8 by construction, left on the GPU
+        shape = frame.shape
+    else:
+        image = frame.image
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+            raise InputError(f"frame {frame.index}: sinks take (H, W, 3) uint8 RGB images, got {got} "
+                             f"(convert with np.asarray(img, np.uint8)[..., :3])")
+        shape = image.shape
+    if min(shape[:2]) < 2:
+        raise InputError(f"frame {frame.index}: image {shape[1]}x{shape[0]} is too small to send "
                          f"(at least 2x2 pixels)")
     if not isinstance(audio, np.ndarray) or audio.ndim != 1:
         got = getattr(audio, "shape", type(audio).__name__)

@@ -121,7 +121,7 @@ class FixedFormat:
             InputError: the frame's size or audio rate differs from the first frame's, its
                 index does not advance, or the rate cannot be inferred (no audio).
         """
-        h, w = frame.image.shape[:2]
+        h, w = frame.shape[:2]   # a GPU frame stays there
         if self.size is None:
             if self.fps is None:
                 if len(frame.audio) == 0:
@@ -232,13 +232,13 @@ class AvEncoder:
         if self._container is None:
             self._open()
         k = frame.index - self.format.first_index
-        self._encode_video(frame.image, k)
+        self._encode_video(frame, k)
         self._encode_audio(frame.audio, k)
         self._frames = k + 1
 
-    def _encode_video(self, image: np.ndarray, k: int) -> None:
+    def _encode_video(self, frame: VideoFrame, k: int) -> None:
         av = self._av
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(even_image(image)), format="rgb24")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(even_image(frame.image)), format="rgb24")
         vf = vf.reformat(format="yuv420p")
         vf.pts, vf.time_base = k, self._video.codec_context.time_base
         for packet in self._video.encode(vf):

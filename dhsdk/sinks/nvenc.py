@@ -2,10 +2,12 @@
 
 :class:`NvencEncoder` is a drop-in for :class:`~dhsdk.sinks.encoder.AvEncoder` (same
 constructor, ``encode``/``close``/``abort``, timestamps from the stream's sample clock): it
-only replaces the video encoder. Frames reach NVENC as NV12 in device memory: a host RGB image
-is uploaded and converted on the GPU (:func:`dhsdk.kernels.rgb_to_nv12`, BT.601 limited range,
-tagged so in the bitstream), or a frame already on the device
-(:meth:`dhsdk.render.device_path.DeviceFramePath.render_device` with ``nv12=True``) is passed as
+only replaces the video encoder. Frames reach NVENC as NV12 in device memory: a frame rendered
+on the GPU (``VideoFrame.device``, from :meth:`dhsdk.render.device_path.DeviceFramePath.render_device`
+with ``nv12=True``, which a :class:`~dhsdk.pipeline.scheduler.Scheduler` uses) is encoded from its
+device NV12 without a host copy (NVENC's stream waits for the frame's ``ready`` event); a host RGB
+image is uploaded and converted on the GPU (:func:`dhsdk.kernels.rgb_to_nv12`, BT.601 limited
+range, tagged so in the bitstream); any other device NV12 array can be passed as
 ``encode(frame, nv12=..., ready=...)``. The bitstream (Annex-B, no B-frames, SPS/PPS in band) is
 muxed by PyAV into the mp4/FLV container the x264 encoder would write.
 
@@ -145,21 +147,24 @@ class NvencEncoder(AvEncoder):
         """Encode and mux one frame (see :meth:`AvEncoder.encode`).
 
         Args:
-            frame: the frame; its host ``image`` is uploaded and converted unless ``nv12`` is given.
-            nv12: optional (H * 3 / 2, W) uint8 NV12 CUDA array of the same (even-sided) image,
-                e.g. :attr:`DeviceFrame.nv12 <dhsdk.render.device_path.DeviceFrame>`.
+            frame: the frame. One rendered on the GPU (``frame.device``) is encoded from its
+                device NV12, or converted from its device RGB, never copied to the host; a
+                host frame's ``image`` is uploaded and converted. Unless ``nv12`` is given.
+            nv12: optional (H * 3 / 2, W) uint8 NV12 CUDA array of the same (even-sided) image.
             ready: the :class:`dhsdk.cuda.Event` after which ``nv12`` is complete (NVENC's
                 stream waits for it on the device).
         """
+        if nv12 is None and frame.device is not None:
+            nv12, ready = frame.device.nv12, frame.device.ready
         self._nv12 = (nv12, ready)
         try:
             super().encode(frame)
         finally:
             self._nv12 = (None, None)
 
-    def _encode_video(self, image: np.ndarray, k: int) -> None:
+    def _encode_video(self, frame: VideoFrame, k: int) -> None:
         if self._nvenc is None:
-            return super()._encode_video(image, k)
+            return super()._encode_video(frame, k)
         from dhsdk import kernels
         from dhsdk.cuda.arrays import device_view
         from dhsdk.cuda.streams import Event
@@ -167,12 +172,14 @@ class NvencEncoder(AvEncoder):
         while self._inflight and self._inflight[0][0].done():
             self._inflight.popleft()
         nv12, ready = self._nv12
+        device = frame.device
         with self._stream:
-            if nv12 is None:
-                nv12 = kernels.rgb_to_nv12(self._cp.asarray(np.ascontiguousarray(even_image(image))),
-                                           stream=self._stream)
-            elif ready is not None:
+            if ready is not None:
                 self._stream.wait(ready)
+            if nv12 is None:
+                even = device is not None and device.shape[0] % 2 == 0 and device.shape[1] % 2 == 0
+                rgb = device.rgb if even else self._cp.asarray(np.ascontiguousarray(even_image(frame.image)))
+                nv12 = kernels.rgb_to_nv12(rgb, stream=self._stream)
         height, width = nv12.shape[0] * 2 // 3, nv12.shape[1]
         self._pending.append(k)
         self._mux_video(self._nvenc.Encode(_NV12Planes(device_view(nv12).ptr, width, height)))

@@ -12,7 +12,7 @@ def capacity(monkeypatch):
     """A machine that holds ``cap[fps]`` streams: case_concurrent without running anything."""
     cap, tried = {30.0: 13, 25.0: 17}, []
 
-    def fake(make, n, seconds, fps=None, settle=0.5):
+    def fake(make, n, seconds, fps=None, settle=0.5, processes=1):
         tried.append((fps, n))
         return {"streams": n, "ok": n <= cap[fps]}
 

@@ -128,6 +128,10 @@ class FakeCupy(types.ModuleType):
         self.log.append(("alloc", self.current))
         return FakeArray(np.empty(shape, dtype), cp=self)
 
+    def stack(self, arrays):
+        self.log.append(("stack", self.current, len(arrays)))
+        return FakeArray(np.stack([a.a for a in arrays]), cp=self)
+
 
 def host(arg):
     """numpy view of a launcher's (ptr, shape, dtype, readonly) tuple over host memory."""
@@ -146,9 +150,11 @@ class FakeLaunchers:
 
     def __init__(self):
         self.streams = []
+        self.calls: dict[str, int] = {}   # launcher name -> calls
 
     def _real_checks(self, name, *args):
         self.streams.append(args[-1])
+        self.calls[name] = self.calls.get(name, 0) + 1
         if hasattr(_C, name) and cuda_problem() is not None:  # host pointers: never on a real GPU
             with pytest.raises(RuntimeError, match="CUDA"):
                 getattr(_C, name)(*args)

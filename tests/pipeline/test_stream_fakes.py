@@ -84,6 +84,9 @@ class FakePath:
             time.sleep(self.delay)
         return [np.array([[lp[0]]], np.float32) for lp in lips]
 
+    def render_frames(self, bases, lips) -> list[np.ndarray]:
+        return self.render(bases, lips)
+
 
 class FakeLipSync:
     """avatar, a2k, mouth_state and path of a LipSync; ``delay`` s per frame-path call."""

@@ -1,6 +1,7 @@
-"""The device frame path: chosen once at construction; on "cuda" the DeviceFramePath (crop ->
-warp -> composite [-> NV12] on one CUDA stream, one device-to-host copy per frame, one host wait
-per batch) must equal the host path bit for bit on the numpy-backed GPU stand-in of
+"""The device frame path: chosen once at construction; on "cuda" the DeviceFramePath (per batch:
+one stack of the base frames, one batched crop, the warp, one batched composite [, one batched
+NV12 conversion] on one CUDA stream, one device-to-host copy and one host wait) must equal the
+host path bit for bit on the numpy-backed GPU stand-in of
 tests/cuda/fake_gpu.py (its launchers run the emulated CUDA launch); the errors where the GPU
 path cannot run; the UNet stage's device pre/post-processing against UNetRenderer's; and, on a
 real GPU, device vs CPU frames."""
@@ -77,12 +78,20 @@ def test_cuda_frames_equal_cpu_frames(avatar, gpu):
         assert isinstance(g, np.ndarray)
         np.testing.assert_array_equal(g, w)
     downloads = [e for e in cp.log if e[0] == "download"]
-    assert downloads == [("download", own, False)] * 4       # one async copy per frame, on the stream
+    assert downloads == [("download", own, False)]            # one async copy for the batch, on the stream
+    assert ("stack", own, 4) in cp.log                         # the base frames copied in one call
     assert set(ext.streams) == {own}                          # every launch on the path's stream
+    launches = {name: n for name, n in ext.calls.items()}
+    assert launches == {"cuda_crop_batch": 1, "cuda_warp": 4, "cuda_composite_batch": 1}
     # host -> device per frame: nothing (the crop's affine travels in the kernel's parameters);
     # the teeth bank once
     assert [e for e in cp.log if e[0] == "upload"] == [("upload", own)]
-    assert all(len(dev.stage_ms[s]) == 4 and dev.stage_ms[s][-1] == 0.25 for s in ("crop", "mouth", "composite"))
+    # GPU time per batch (0.25 ms per stage on the stand-in), shared among its 4 frames
+    assert all(len(dev.stage_ms[s]) == 4 and dev.stage_ms[s][-1] == 0.25 / 4 for s in ("crop", "mouth", "composite"))
+    out = [np.zeros_like(w) for w in want]                    # e.g. shared memory of a worker process
+    assert dev.path.render(bases, lips, out=out)[1] is out[1]
+    for o, w in zip(out, want):
+        np.testing.assert_array_equal(o, w)
 
 
 @needs_launchers
@@ -127,6 +136,32 @@ def test_render_device_keeps_the_frames_and_their_nv12_on_the_device(avatar, gpu
         np.testing.assert_array_equal(f.nv12.a, kernels.rgb_to_nv12(w))
         assert f.stream == dev.path.stream.ptr and f.ready.raw.on == f.stream
     assert not any(e[0] in ("download", "sync") for e in cp.log)  # nothing waited on the host
+
+
+@needs_launchers
+def test_a_streams_frames_stay_on_the_device_until_a_host_reader(avatar, gpu):
+    """A stream on a device path emits frames whose picture is on the GPU with its NV12 (for
+    NVENC); nothing is copied to the host until something reads ``image``, and what it reads is
+    the CPU path's frame."""
+    from dhsdk.pipeline.lipsync import LipSync
+    from dhsdk.pipeline.stream import Stream
+
+    cp, _ = gpu
+    cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
+    t = np.arange(16000) / 16000
+    pcm = (0.3 * np.sin(2 * np.pi * 4 * t) ** 2 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    frames = {}
+    for name, sync in (("cpu", cpu), ("dev", dev)):
+        with Stream(sync, realtime=False, pull=False, start=False) as s:
+            s.push_audio(pcm)
+            frames[name] = [s.tick() for _ in range(6)]
+    got, want = frames["dev"], frames["cpu"]
+    assert all(f.on_device and f.device.nv12 is not None for f in got)
+    assert not any(e[0] == "download" for e in cp.log)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.image, w.image)
+    np.testing.assert_array_equal(got[3].device.nv12.a, kernels.rgb_to_nv12(want[3].image))
+    assert len([e for e in cp.log if e[0] == "download"]) == 6
 
 
 # ---- where the GPU path cannot run ------------------------------------------------------
@@ -234,3 +269,27 @@ def test_real_gpu_frames_match_cpu():
         # grey level where the GPU contracts a*b+c into an FMA. The crop's level feeds the warp
         # and the warp's the blend, so a pixel can drift by 2; anything more is a bug.
         assert diff.max() <= 2 and (diff > 0).mean() < 0.01
+
+
+@pytest.mark.gpu
+def test_real_gpu_batch_equals_frames_alone_and_stays_on_the_device():
+    cp = pytest.importorskip("cupy")
+    from dhsdk.bench.synthetic import SyntheticAvatar
+    from dhsdk.frames import VideoFrame
+    from dhsdk.pipeline.lipsync import LipSync
+
+    avatar = SyntheticAvatar(720, 1280, frames=6)
+    cpu, dev = LipSync(avatar, mouth="warp", device="cpu"), LipSync(avatar, mouth="warp", device="cuda")
+    bases = [avatar.idle_index(k) for k in (0, 3, 1, 5, 3, 2)]
+    lips = np.stack([speech_lips(cpu, k) for k in range(6)])
+    batch = dev.path.render(bases, lips)
+    for b, lp, got in zip(bases, lips, batch):  # same GPU, same kernels: a batch changes no bit
+        np.testing.assert_array_equal(got, dev.frame(b, lp))
+    kept = dev.path.render_frames(bases, lips)
+    for k, (f, want) in enumerate(zip(kept, cpu.path.render(bases, lips))):
+        assert isinstance(f.rgb, cp.ndarray) and f.nv12.shape == (1920, 720)
+        host = VideoFrame(None, np.zeros(640, np.float32), 16000, k / 25, k, device=f).image
+        np.testing.assert_array_equal(host, batch[k])
+        diff = np.abs(host.astype(int) - want)
+        assert diff.max() <= 2 and (diff > 0).mean() < 0.01  # FMA contraction on the GPU, as above
+        np.testing.assert_array_equal(cp.asnumpy(f.nv12), kernels.rgb_to_nv12(host))  # 16.16 fixed point both sides

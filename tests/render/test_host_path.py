@@ -48,6 +48,43 @@ def test_a_batch_equals_its_frames_rendered_one_by_one(mouth, unet_avatar):
     assert not np.array_equal(batch[0], avatar.frame(3))       # the mouth was re-rendered
 
 
+def test_a_batch_is_one_crop_call_and_one_composite_call(monkeypatch):
+    """Per batch: the base frames not seen before are cropped in one call and all frames are
+    composited in one call, whatever the batch size (Python cost per batch, not per frame)."""
+    from dhsdk import kernels
+
+    calls = {"crop_batch": [], "composite_batch": []}
+    for name in calls:
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda frames, *a, _real=real, _name=name, **k:
+                            calls[_name].append(len(frames)) or _real(frames, *a, **k))
+    avatar = SyntheticAvatar(200, 280, frames=8)
+    path = host_path(avatar)
+    path.render([3, 0, 7, 3, 5, 1], speech_lips(avatar, 6))
+    path.render([0, 2, 3], speech_lips(avatar, 3))
+    assert calls == {"crop_batch": [5, 1], "composite_batch": [6, 3]}  # base frame 2 is new in the second
+
+
+def test_output_frames_are_recycled_and_out_is_rendered_into():
+    avatar = SyntheticAvatar(200, 280, frames=8)
+    path = host_path(avatar)
+    lips = speech_lips(avatar, 4)
+    first = path.render([0, 1, 2, 3], lips)
+    want = [f.copy() for f in first]
+    kept = first[1][10:20]                   # a view keeps its frame out of the pool
+    del first
+    again = path.render([0, 1, 2, 3], lips)
+    assert path.frames.made == 5             # three buffers came back, the viewed one did not
+    assert not any(np.shares_memory(kept, f) for f in again)
+    for got, w in zip(again, want):
+        np.testing.assert_array_equal(got, w)
+    out = [np.zeros((280, 200, 3), np.uint8) for _ in range(2)]
+    assert path.render([5, 6], lips[:2], out=out)[0] is out[0]
+    np.testing.assert_array_equal(out[1], host_path(avatar).render([6], lips[1:2])[0])
+    with pytest.raises(InputError, match=r"out must be 2 writable C-contiguous \(280, 200, 3\) uint8 arrays"):
+        path.render([5, 6], lips[:2], out=[np.zeros((280, 200, 3), np.float32)] * 2)
+
+
 def test_the_unet_never_sees_the_footage_mouth(unet_avatar):
     """Paint over the footage's mouth where the mask re-renders everything: nothing changes."""
     import cv2

@@ -190,6 +190,52 @@ def test_a_device_nv12_frame_is_encoded_without_an_upload(nvc, tmp_path):
     assert decode(tmp_path / "d.mp4")[1] == [0]
 
 
+def gpu_frames(cp, n: int, nv12: bool) -> list[VideoFrame]:
+    """frames(n) as a device frame path hands them out: the picture only on the "device" (RGB,
+    and NV12 when asked), ready after an event on stream 777."""
+    from dhsdk import kernels
+    from dhsdk.cuda.streams import Event
+    from dhsdk.render.device_path import DeviceFrame
+
+    out = []
+    for f in frames(n):
+        device = DeviceFrame(FakeArray(f.image.copy(), cp=cp), FakeArray(kernels.rgb_to_nv12(f.image), cp=cp)
+                             if nv12 else None, Event().record(777), 777)
+        out.append(VideoFrame(None, f.audio, f.sample_rate, f.pts, f.index, device=device))
+    return out
+
+
+@pytest.mark.parametrize("nv12", [True, False])
+def test_gpu_frames_reach_nvenc_without_a_host_copy(nvc, tmp_path, nv12):
+    """A frame still on the GPU goes to NVENC as device NV12 (its own, or converted from its
+    device RGB on NVENC's stream): nothing is uploaded or downloaded; a sink that needs host
+    memory then makes the one host copy, shared by every later reader."""
+    from dhsdk.sinks.callback import CallbackSink
+
+    cp, made = nvc
+    sent = gpu_frames(cp, 6, nv12)
+    cp.log.clear()
+    seen = []
+    with FileSink(tmp_path / "g.mp4", encoder="nvenc") as sink:
+        for f in sent:
+            sink.write(f)
+    assert all(f.on_device for f in sent)
+    assert not [e for e in cp.log if e[0] in ("upload", "download")]
+    assert ("wait", made[0].stream, 777) in cp.log                  # NVENC's stream waited for each frame
+    video, pts, _ = decode(tmp_path / "g.mp4")
+    assert pts == list(range(6))
+    assert np.abs(video.astype(float) - np.stack([f.image for f in frames(6)])).mean() < 3.0
+    with CallbackSink(seen.append) as host_sink:
+        for f in sent:
+            host_sink.write(f)
+    images = [f.image for f in seen] + [f.image for f in seen]       # read twice: copied once
+    downloads = [e for e in cp.log if e[0] == "download"]
+    assert len(downloads) == 6 and all(not blocking for *_, blocking in downloads)  # async, into pinned memory
+    for got, want in zip(images, frames(6) * 2):
+        np.testing.assert_array_equal(got, want.image)
+    assert not any(f.on_device for f in sent)
+
+
 def test_parameter_sets_sent_apart_go_with_the_next_frame(nvc, tmp_path, monkeypatch):
     encode = FakeNvEncoder.Encode
 
