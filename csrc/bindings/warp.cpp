@@ -49,8 +49,8 @@ struct WarpCall {
 // Checks and converts everything but the images; size = S.
 void prepare(WarpCall& w, int size, py::object src_pts, py::object dst_pts, py::object tris, int n_mouth,
              py::object lut, py::object src_lut, py::object ref_lut, float dx_src, float dx_ref, float cx,
-             float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, float teeth_h,
-             float soft) {
+             float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, py::tuple key,
+             float teeth_h, float soft) {
   DH_CHECK(size >= 2, "crop size must be >= 2, got %d", size);
   w.src_pts = F32::ensure(src_pts);
   w.dst_pts = F32::ensure(dst_pts);
@@ -95,6 +95,8 @@ void prepare(WarpCall& w, int size, py::object src_pts, py::object dst_pts, py::
   set3(p.offset, offset, "offset");
   set3(p.cavity, cavity, "cavity");
   set3(p.teeth, teeth, "teeth");
+  DH_CHECK(key.size() == 2, "key must be (teeth redness, lip redness), got %zu values", key.size());
+  for (int k = 0; k < 2; ++k) p.key[k] = key[k].cast<float>();
   p.teeth_h = teeth_h;
   p.soft = soft;
   py::gil_scoped_release release;
@@ -103,15 +105,15 @@ void prepare(WarpCall& w, int size, py::object src_pts, py::object dst_pts, py::
 
 py::array warp(py::array src, py::array ref, py::object src_pts, py::object dst_pts, py::object tris, int n_mouth,
                py::object lut, py::object src_lut, py::object ref_lut, float dx_src, float dx_ref, float cx,
-               float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, float teeth_h,
-               float soft, bool emulated) {
+               float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, py::tuple key,
+               float teeth_h, float soft, bool emulated) {
   DH_CHECK(src.ndim() == 3, "src must be S x S x 3, got shape %s", shape_str(src).c);
   const int size = static_cast<int>(src.shape(0));
   check_crop(src, "src", size);
   check_crop(ref, "ref", size);
   WarpCall w;
   prepare(w, size, src_pts, dst_pts, tris, n_mouth, lut, src_lut, ref_lut, dx_src, dx_ref, cx, half_w, gain,
-          offset, cavity, teeth, teeth_h, soft);
+          offset, cavity, teeth, key, teeth_h, soft);
   py::array_t<uint8_t> out({size, size, 3});
   w.p.src = static_cast<const uint8_t*>(src.data());
   w.p.ref = static_cast<const uint8_t*>(ref.data());
@@ -127,16 +129,18 @@ py::array warp(py::array src, py::array ref, py::object src_pts, py::object dst_
 
 constexpr const char* kDoc =
     "warp(src, ref, src_pts, dst_pts, tris, n_mouth, lut, src_lut, ref_lut, dx_src, dx_ref, cx, half_w,\n"
-    "     gain, offset, cavity, teeth, teeth_h, soft) -> (S, S, 3) uint8\n"
+    "     gain, offset, cavity, teeth, key, teeth_h, soft) -> (S, S, 3) uint8\n"
     "Piecewise-affine inverse warp of src (S, S, 3) uint8 over a triangle mesh: each output pixel\n"
     "inside a destination triangle samples src bilinearly at the same barycentric position in the\n"
     "source triangle; pixels in no triangle are copied. src_pts/dst_pts: (V, 2) float32 crop pixels\n"
     "(centres at integers); tris: (T, 3) int32, the first n_mouth are the inner-mouth triangles,\n"
-    "whose pixels get the synthesised mouth instead (see csrc/kernels/warp.h): lut/src_lut/ref_lut\n"
-    "(S, 2) float32 upper/lower inner-lip y per column of the target, of src and of ref (S, S, 3)\n"
-    "uint8; source/ref column = column + dx_src/dx_ref; cx, half_w: target mouth centre column and\n"
-    "half width (px); gain/offset: ref -> crop colour per channel (0..255 units); cavity/teeth: RGB\n"
-    "0..255; teeth_h: synthetic upper-teeth band height (px); soft: transition width (px).";
+    "whose pixels get the synthesised mouth instead (see csrc/kernels/warp.h): lut/src_lut (S, 2)\n"
+    "float32 upper/lower (visible) inner-lip y per column of the target and of src; ref_lut (S, 2)\n"
+    "top/bottom y of the teeth per column of ref (S, S, 3) uint8; source/ref column = column +\n"
+    "dx_src/dx_ref; cx, half_w: target mouth centre column and half width (px); gain/offset: ref ->\n"
+    "crop colour per channel (0..255 units); cavity/teeth: RGB 0..255 (teeth: procedural ones);\n"
+    "key: (teeth redness, lip redness) of ref, (R-G)/(R+G+B), key[0] >= key[1] for a ref without\n"
+    "teeth; teeth_h: upper-teeth height at the centre (px); soft: the footage's blur (px).";
 
 }  // namespace
 
@@ -147,14 +151,14 @@ void register_warp(py::module_& m) {
         "warp",
         [emu](py::array src, py::array ref, py::object src_pts, py::object dst_pts, py::object tris, int n_mouth,
               py::object lut, py::object src_lut, py::object ref_lut, float dx_src, float dx_ref, float cx,
-              float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, float teeth_h,
-              float soft) {
+              float half_w, py::tuple gain, py::tuple offset, py::tuple cavity, py::tuple teeth, py::tuple key,
+              float teeth_h, float soft) {
           return warp(src, ref, src_pts, dst_pts, tris, n_mouth, lut, src_lut, ref_lut, dx_src, dx_ref, cx, half_w,
-                      gain, offset, cavity, teeth, teeth_h, soft, emu);
+                      gain, offset, cavity, teeth, key, teeth_h, soft, emu);
         },
         kDoc, "src"_a, "ref"_a, "src_pts"_a, "dst_pts"_a, "tris"_a, "n_mouth"_a, "lut"_a, "src_lut"_a, "ref_lut"_a,
-        "dx_src"_a, "dx_ref"_a, "cx"_a, "half_w"_a, "gain"_a, "offset"_a, "cavity"_a, "teeth"_a, "teeth_h"_a,
-        "soft"_a);
+        "dx_src"_a, "dx_ref"_a, "cx"_a, "half_w"_a, "gain"_a, "offset"_a, "cavity"_a, "teeth"_a, "key"_a,
+        "teeth_h"_a, "soft"_a);
   };
   bind(m, false);
   py::module_ emu = emulated_module(m);
@@ -165,11 +169,11 @@ void register_warp(py::module_& m) {
       [](std::uintptr_t src, std::uintptr_t ref, std::uintptr_t out, int size, py::object src_pts,
          py::object dst_pts, py::object tris, int n_mouth, py::object lut, py::object src_lut, py::object ref_lut,
          float dx_src, float dx_ref, float cx, float half_w, py::tuple gain, py::tuple offset, py::tuple cavity,
-         py::tuple teeth, float teeth_h, float soft, std::uintptr_t scratch, std::size_t scratch_bytes,
+         py::tuple teeth, py::tuple key, float teeth_h, float soft, std::uintptr_t scratch, std::size_t scratch_bytes,
          std::uintptr_t stream) {
         WarpCall w;
         prepare(w, size, src_pts, dst_pts, tris, n_mouth, lut, src_lut, ref_lut, dx_src, dx_ref, cx, half_w, gain,
-                offset, cavity, teeth, teeth_h, soft);
+                offset, cavity, teeth, key, teeth_h, soft);
         const std::size_t need = warp_device_bytes(w.mesh, size);
         DH_CHECK(scratch_bytes >= need, "scratch must hold at least %zu bytes for this mesh, got %zu", need,
                  scratch_bytes);
@@ -188,7 +192,7 @@ void register_warp(py::module_& m) {
       "error when the launch fails.",
       "src"_a, "ref"_a, "out"_a, "size"_a, "src_pts"_a, "dst_pts"_a, "tris"_a, "n_mouth"_a, "lut"_a, "src_lut"_a,
       "ref_lut"_a, "dx_src"_a, "dx_ref"_a, "cx"_a, "half_w"_a, "gain"_a, "offset"_a, "cavity"_a, "teeth"_a,
-      "teeth_h"_a, "soft"_a, "scratch"_a, "scratch_bytes"_a, "stream"_a);
+      "key"_a, "teeth_h"_a, "soft"_a, "scratch"_a, "scratch_bytes"_a, "stream"_a);
 #endif
 }
 

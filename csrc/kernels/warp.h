@@ -3,16 +3,16 @@
 // For every destination pixel of the mesh's bounding box: find the destination triangle that
 // holds it (a per-tile triangle list, tiles of 2^tile_shift pixels), take its barycentric
 // coordinates, map them to the source triangle and sample the source crop bilinearly
-// (piecewise-affine inverse warp). Pixels of the mouth triangles (inside the target inner-lip
-// contour) get the synthesised inner mouth instead: a sample of the source crop's own open
-// mouth where it has one, else of the reference crop (colour-matched teeth bank), else a
-// shaded cavity with a soft teeth band. Both mouth samples are anchored to a lip: a row d
-// pixels below the target's upper inner lip reads d pixels below the source's (or the
-// reference's) upper inner lip, rows above the lower lip likewise (the gap is split 62/38). At
-// d = 0 the anchored sample is the source's lip edge, so the inner-lip boundary is continuous
-// and the hand-over to cavity/teeth is a ramp `soft` pixels wide (the anti-aliased edge); a
-// mouth closed in the target has no mouth pixels, so nothing is pasted over closed lips.
-// Pixels covered by no triangle are copied. One thread per pixel of the box.
+// (piecewise-affine inverse warp). Pixels of the mouth triangles (inside the target's visible
+// inner-lip contour) get the synthesised inner mouth instead, built back to front like a real
+// mouth (warp_mouth_colour): a shaded cavity; the upper teeth hanging from the upper lip and,
+// once the jaw drops below them, the lower teeth rising from the lower lip, both taken from the
+// reference crop's teeth (keyed out of its lips and shadows by their redness, colour-matched
+// to the frame; procedural teeth when the reference shows none); the lip edges blurred into
+// the aperture at the footage's own blur; and, where the target is not more open than the
+// source crop, the source's own open mouth (anchored to its lips), so an unchanged shape
+// returns the crop. A mouth closed in the target has no mouth pixels, so nothing is pasted over
+// closed lips. Pixels covered by no triangle are copied. One thread per pixel of the box.
 #pragma once
 
 #include <cstddef>
@@ -42,14 +42,19 @@ struct WarpParams {
   int x0, y0, x1, y1;      // box, inclusive
   const float* lut;        // S x kWarpLutFloats, target inner lips per destination column
   const float* src_lut;    // S x kWarpLutFloats, per source column
-  const float* ref_lut;    // S x kWarpLutFloats, per reference column
+  const float* ref_lut;    // S x kWarpLutFloats, per reference column: top y of its teeth (or
+                           // of its upper lip, where higher) and y of their last row (0, 0 where
+                           // it shows no teeth)
   float dx_src, dx_ref;    // source / reference column = destination column + dx
   float cx, half_w;        // destination mouth centre column and half width, px
   float gain[3], offset[3];  // reference colour -> crop colour (per channel, 0..255)
-  float cavity[3];         // cavity colour at the lips (crop colour, 0..255)
-  float teeth[3];          // synthetic teeth colour (crop colour, 0..255)
-  float teeth_h;           // synthetic upper-teeth band height, px
-  float soft;              // width of the soft transitions, px (> 0)
+  float cavity[3];         // cavity colour (crop colour, 0..255)
+  float teeth[3];          // teeth colour (crop colour, 0..255) of the procedural teeth
+  float key[2];            // redness of the reference's teeth and of its lips: a reference pixel
+                           // is teeth (1) at key[0] or less, not (0) at key[1] or more;
+                           // key[0] >= key[1]: the reference shows no teeth (procedural ones)
+  float teeth_h;           // upper-teeth height at the mouth centre, px
+  float soft;              // blur of the footage (and of the synthesised edges), px (> 0)
 };
 
 // Triangle holding (x, y) and its barycentric coordinates; -1 when none does.
@@ -84,34 +89,29 @@ DH_HD bool warp_lut_at(const float* lut, int size, float col, float& up, float& 
   return true;
 }
 
-// Share of a mouth's inner-lip gap read from its upper lip (the rest from its lower lip): the
-// upper teeth show more of themselves than the lower ones in speech and smiles.
+// Share of the source's inner-lip gap read from its upper lip (the rest from its lower lip).
 constexpr float kWarpUpperShare = 0.62f;
+// Cavity shading: darker toward the mouth corners and behind the teeth (a little above the
+// middle of the gap); the tongue lightens the lower part of a wide-open mouth.
+constexpr float kWarpCornerShade = 0.3f, kWarpBackShade = 0.2f, kWarpTongue = 0.2f;
+// Lower teeth: at most this share of the upper teeth's height shows, at this brightness.
+constexpr float kWarpLowerTeeth = 0.25f, kWarpLowerShade = 0.85f;
 
-// Sample of a mouth (src or ref) anchored d pixels from its upper (or lower) inner lip at
-// column col, into rgb. Returns its validity in [0, 1]: 1 while d is within that mouth's
-// extent (its gap times the lip's share), falling to 0 over 1-3 `soft` widths beyond; `extent`
-// receives the extent (0 outside the crop).
-DH_HD float warp_mouth_sample(const uint8_t* img, const float* lut, int size, float col, bool upper, float d,
-                              float soft, float* rgb, float& extent) {
-  float up, lo;
-  extent = 0.f;
-  if (!warp_lut_at(lut, size, col, up, lo)) return 0.f;
-  const float gap = fmaxf(lo - up, 0.f);
-  extent = gap * (upper ? kWarpUpperShare : 1.f - kWarpUpperShare);
-  // Fade-out width: up to 3 soft widths, but never reading past the mouth's far lip.
-  const float fade = clampf(gap - extent, soft, 3.f * soft);
-  const float valid = clampf(1.f + (extent - d) / fade, 0.f, 1.f);
-  if (valid <= 0.f) return 0.f;
-  const Taps t = bilinear_taps(col, upper ? up + d : lo - d, size, size);
-  for (int c = 0; c < 3; ++c) rgb[c] = bilinear(img, size, 3, t, c);
-  return valid;
+DH_HD float warp_smooth(float t) {
+  t = clampf(t, 0.f, 1.f);
+  return t * t * (3.f - 2.f * t);
 }
 
-// Synthetic tooth at horizontal offset dx (px) from the mouth centre: visible length below
-// (above) the lip and brightness, from a row of teeth whose sizes follow the usual incisor,
-// lateral, canine, premolar proportions (upper central incisor = 1.1 band heights wide), with
-// scalloped edges and darker gaps between neighbours.
+// Bilinear sample of an S x S x 3 image at (x, y), into rgb.
+DH_HD void warp_sample(const uint8_t* img, int size, float x, float y, float* rgb) {
+  const Taps t = bilinear_taps(x, y, size, size);
+  for (int c = 0; c < 3; ++c) rgb[c] = bilinear(img, size, 3, t, c);
+}
+
+// Procedural tooth at horizontal offset dx (px) from the mouth centre: visible length (a
+// share of the teeth's height) and brightness, from a row of teeth whose sizes follow the usual
+// incisor, lateral, canine, premolar proportions (upper central incisor = 1.1 band heights
+// wide), with scalloped edges and darker gaps between neighbours.
 DH_HD void warp_tooth(float dx, float band, bool upper, float& len, float& shade) {
   const float unit = (upper ? 1.1f : 0.7f) * band;  // central incisor width, px
   const float q = fabsf(dx) / fmaxf(unit, 1.f);
@@ -123,43 +123,93 @@ DH_HD void warp_tooth(float dx, float band, bool upper, float& len, float& shade
   const float w = edges[k + 1] - edges[k];
   const float f = clampf((q - edges[k]) / w, 0.f, 1.f);
   const float gap_px = fminf(f, 1.f - f) * w * unit;  // distance to the nearest neighbour, px
-  len = band * (upper ? 1.f : 0.55f) * lengths[k] * (0.82f + 0.18f * sqrtf(fmaxf(sinf(3.14159265f * f), 0.f)));
-  shade = (0.8f + 0.2f * clampf(gap_px / 1.5f, 0.f, 1.f)) * (0.95f + 0.05f * sinf(3.14159265f * f)) *
-          (upper ? 1.f : 0.85f);
+  len = lengths[k] * (0.82f + 0.18f * sqrtf(fmaxf(sinf(3.14159265f * f), 0.f)));
+  shade = (0.8f + 0.2f * clampf(gap_px / 1.5f, 0.f, 1.f)) * (0.95f + 0.05f * sinf(3.14159265f * f));
+}
+
+// The reference's upper teeth at reference column xr: rows top..bottom (from its upper lip, or
+// its teeth where they show above it, down to its last row of teeth); returns bottom - top, px
+// (0 where it shows no teeth, or when the reference has none at all).
+DH_HD float warp_ref_band(const WarpParams& p, float xr, float& top, float& bottom) {
+  top = bottom = 0.f;
+  if (!(p.key[0] < p.key[1]) || !warp_lut_at(p.ref_lut, p.size, xr, top, bottom)) return 0.f;
+  return fmaxf(bottom - top, 0.f);
+}
+
+// One row of teeth over rgb: the upper teeth d pixels below the upper lip (upper = true), or
+// the lower teeth d pixels above the lower lip, `height` px of them showing at this column.
+// Procedural teeth (warp_tooth) in the teeth colour, except that the upper teeth, where the
+// reference shows teeth at this column (`band` px of them from row `top`; none where band = 0,
+// and then no teeth), are its own rows from `top` down, anchored at the upper lip, keyed out of
+// lips and shadows by redness and colour-matched; where they are shorter than `height` (cut
+// by a barely open reference's lower lip), they run on into procedural ones.
+// u: |x - cx| / half_w.
+DH_HD void warp_teeth(const WarpParams& p, float x, float d, float height, float band, float top, bool upper,
+                      float u, float* rgb) {
+  if (height <= 0.f || d >= height + p.soft) return;
+  const bool bank = p.key[0] < p.key[1];
+  if (bank && band <= 0.f) return;  // the reference shows no teeth at this column
+  float len, shade;
+  warp_tooth(x - p.cx, p.teeth_h, upper, len, shade);
+  float col[3];
+  for (int c = 0; c < 3; ++c) col[c] = p.teeth[c] * shade * (1.f - 0.3f * u * u);
+  float alpha = clampf((len * height - d) / p.soft + 0.5f, 0.f, 1.f);
+  if (bank && upper) {
+    float ref[3];
+    warp_sample(p.ref, p.size, x + p.dx_ref, top + fminf(d, band), ref);
+    const float redness = (ref[0] - ref[1]) / fmaxf(ref[0] + ref[1] + ref[2], 1.f);
+    // Keyed by redness; thin bands (the ends of the row) fade out; below its own teeth the
+    // reference's last row fades into the procedural ones.
+    const float own = 1.f - warp_smooth((d - band) / fmaxf(2.f * p.soft, 2.f));
+    const float key = warp_smooth((p.key[1] - redness) / (p.key[1] - p.key[0]));
+    alpha = (1.f - own * (1.f - key)) * warp_smooth(band / (2.f * p.soft)) *
+            clampf((band + len * (height - band) - d) / p.soft + 0.5f, 0.f, 1.f);
+    for (int c = 0; c < 3; ++c) col[c] += own * (p.gain[c] * ref[c] + p.offset[c] - col[c]);
+  } else if (!bank) {
+    alpha *= clampf((0.95f - u) / 0.35f, 0.f, 1.f);
+  }
+  const float s = upper ? 1.f : kWarpLowerShade;
+  for (int c = 0; c < 3; ++c) rgb[c] += alpha * (s * col[c] - rgb[c]);
 }
 
 // Colour of the synthesised inner mouth at (x, y), given the destination lip rows up <= lo.
-// Layers, back to front: shaded cavity with a tongue hint; a soft synthetic teeth band where
-// neither the source nor the reference shows an open mouth at this column; the reference's
-// sample (colour-matched); the source's own sample.
 DH_HD void warp_mouth_colour(const WarpParams& p, float x, float y, float up, float lo, float* rgb) {
   const float gap = fmaxf(lo - up, 0.f);
-  const float d_up = y - up, d_lo = lo - y;
-  const bool upper = d_up <= kWarpUpperShare * gap;
-  const float d = fmaxf(upper ? d_up : d_lo, 0.f);
-  float ref[3], src[3], ext_r, ext_s;
-  const float vr = warp_mouth_sample(p.ref, p.ref_lut, p.size, x + p.dx_ref, upper, d, p.soft, ref, ext_r);
-  const float vs = warp_mouth_sample(p.src, p.src_lut, p.size, x + p.dx_src, upper, d, p.soft, src, ext_s);
-  // Cavity: darkest behind the upper teeth and toward the corners, the tongue lit below.
+  const float d_up = fmaxf(y - up, 0.f), d_lo = fmaxf(lo - y, 0.f);
   const float u = clampf(fabsf(x - p.cx) / p.half_w, 0.f, 1.f);
+  // Cavity.
   const float t = clampf(d_up / fmaxf(gap, 1.f), 0.f, 1.f);
-  const float corner = 1.f - 0.65f * u * u;
-  const float back = 1.f - 0.45f * clampf(1.f - fabsf(t - 0.4f) / 0.4f, 0.f, 1.f);
-  const float tongue = 0.55f * clampf((t - 0.55f) / 0.35f, 0.f, 1.f) * (1.f - u * u) * clampf(gap / (2.f * p.teeth_h), 0.f, 1.f);
-  // Synthetic teeth band, only where no real open mouth is at hand.
-  const float real = clampf(1.f - fmaxf(ext_r, ext_s) / (0.35f * p.teeth_h), 0.f, 1.f);
-  float len = 0.f, tshade = 0.f;
-  warp_tooth(x - p.cx, p.teeth_h, upper, len, tshade);
-  const float side = clampf((0.95f - u) / 0.35f, 0.f, 1.f);
-  const float a = clampf((len - d) / p.soft + 0.5f, 0.f, 1.f) * side * real;
-  tshade *= (1.f - 0.3f * u * u) * (0.85f + 0.15f * clampf(d / (2.f * p.soft), 0.f, 1.f));
-  for (int c = 0; c < 3; ++c) {
-    float v = p.cavity[c] * corner * back;
-    v += tongue * (p.cavity[c] * (c == 0 ? 2.4f : 1.9f) * corner - v);
-    v += a * (p.teeth[c] * tshade - v);
-    v += vr * (p.gain[c] * ref[c] + p.offset[c] - v);
-    rgb[c] = v + vs * (src[c] - v);
-  }
+  const float shade = (1.f - kWarpCornerShade * u * u) *
+                      (1.f - kWarpBackShade * clampf(1.f - fabsf(t - 0.4f) / 0.4f, 0.f, 1.f));
+  float top, bottom;
+  const float band = warp_ref_band(p, x + p.dx_ref, top, bottom);
+  const float teeth_h = fmaxf(p.teeth_h * sqrtf(fmaxf(1.f - u * u, 0.f)), band);
+  const float tongue = kWarpTongue * warp_smooth((t - 0.55f) / 0.35f) * (1.f - u * u) *
+                       warp_smooth(gap / (2.f * fmaxf(p.teeth_h, 1.f)) - 0.5f);
+  for (int c = 0; c < 3; ++c) rgb[c] = p.cavity[c] * shade * (1.f + tongue * (c == 0 ? 1.2f : 0.5f));
+  // Teeth: the lower ones only once the jaw has dropped below the upper ones.
+  warp_teeth(p, x, d_lo, fminf(kWarpLowerTeeth * teeth_h, gap - teeth_h), band, top, false, u, rgb);
+  warp_teeth(p, x, d_up, teeth_h, band, top, true, u, rgb);
+  // The lip edges, blurred into the aperture: the source's own inner-lip edge colour.
+  const float xs = x + p.dx_src;
+  float s_up, s_lo;
+  if (!warp_lut_at(p.src_lut, p.size, xs, s_up, s_lo)) return;
+  const bool upper = d_up <= kWarpUpperShare * gap;
+  float edge[3];
+  warp_sample(p.src, p.size, xs, upper ? s_up : s_lo, edge);
+  const float a = warp_smooth(d_up / p.soft) * warp_smooth(d_lo / p.soft);
+  for (int c = 0; c < 3; ++c) rgb[c] = edge[c] + a * (rgb[c] - edge[c]);
+  // The source's own open mouth, anchored to its lips (the gap split like the target's), where
+  // the target is not more open than the source (fading out over one blur width beyond).
+  const float s_gap = fmaxf(s_lo - s_up, 0.f);
+  const float d = upper ? d_up : d_lo;
+  const float extent = s_gap * (upper ? kWarpUpperShare : 1.f - kWarpUpperShare);
+  const float fade = clampf(s_gap - extent, p.soft, 3.f * p.soft);
+  const float v = clampf(1.f + (extent - d) / fade, 0.f, 1.f) * clampf(1.f - (gap - s_gap) / p.soft, 0.f, 1.f);
+  if (v <= 0.f) return;
+  float own[3];
+  warp_sample(p.src, p.size, xs, upper ? s_up + d : s_lo - d, own);
+  for (int c = 0; c < 3; ++c) rgb[c] += v * (own[c] - rgb[c]);
 }
 
 DH_HD void warp_pixel(const WarpParams& p, int x, int y) {

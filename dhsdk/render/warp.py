@@ -2,12 +2,21 @@
 
 Per frame: the target lips pass through the user controls (openness gain, temporal
 smoothing, :mod:`dhsdk.render.smoothing`), the lower-face mesh (:mod:`dhsdk.render.mesh`) is
-placed on the crop's own lips (source) and on the target lips (destination), and one native
-pass (``dhsdk._C.warp``, csrc/kernels/warp.h) warps the crop piecewise-affinely and fills the
-inner mouth from the crop itself, the avatar's teeth bank or a shaded cavity
-(:mod:`dhsdk.render.mouth_fill`), colour-matched to the frame. Pixels outside the mesh's
-fixed contour (inside the mask support) are returned unchanged; the compositor blends the
-result with the mask.
+placed on the crop's own lips (source) and on the target lips (destination), both at the
+mouth's *visible* inner edge (:func:`~dhsdk.render.mesh.visible_lips`), and one native pass
+(``dhsdk._C.warp``, csrc/kernels/warp.h) warps the crop piecewise-affinely and fills the inner
+mouth like a real one: a shaded cavity, the avatar's own teeth from its teeth bank
+(:mod:`dhsdk.render.mouth_fill`), colour-matched to the frame, the lip edges blurred into the
+aperture as much as the footage is blurred (:data:`BLUR_FRAME_PX`), and the crop's own open
+mouth where the target is not more open. Pixels outside the mesh's fixed contour (inside the
+mask support) are returned unchanged; the compositor blends the result with the mask.
+
+Why it reads back right: the face mesh's reading of a mouth's opening follows what it sees
+at the inner lip edge. Painting the aperture flat, or with the lips' own dark shadows in it,
+makes small openings vanish; warping the lips to the tracked (not the visible) inner edge
+makes large ones read ~0.8x. With the visible edge, a cavity keyed free of lip shadows and
+the footage's blur, re-rendered real lip motion reads back linearly (measured by
+``tests/render/test_warp_tracking.py`` and the lip-sync benchmark).
 
 A CUDA crop (CuPy, torch, ...: see :mod:`dhsdk.cuda.launch`) runs the same pass through
 ``dhsdk._C.cuda_warp`` on the caller's stream; the mesh and lookup tables are built on the host
@@ -25,11 +34,16 @@ from dhsdk.cuda.launch import Launch, on_device
 from dhsdk.errors import InputError
 from dhsdk.models.condition import check_lips
 from dhsdk.render.base import MouthRenderer
-from dhsdk.render.mesh import LowerFaceMesh, inner_lut, mouth_span
+from dhsdk.render.mesh import LowerFaceMesh, inner_lut, mouth_span, visible_lips
 from dhsdk.render.mouth_fill import MouthBank, MouthColours
 from dhsdk.render.smoothing import LipControls
 
-SOFT_PX = 1.0  # width of the lip-edge -> teeth/cavity hand-over, crop pixels at S = 256
+SOFT_PX = 1.0  # blur of synthesised edges without a known footage scale, crop pixels at S = 256
+# Blur of real footage, in the footage's own pixels (camera, codec): the synthesised mouth's
+# edges are blurred as much, scaled to crop pixels. Fitted on GRID s1 (re-rendered real lip
+# motion reads back with the opening it was given, and the aperture's darkest tenth matches
+# the real frames'): 0.8 frame px, i.e. 2.5 crop px at 3.2 crop px per frame px.
+BLUR_FRAME_PX = 0.8
 WARP_TILE = 16  # side of the kernel's triangle-binning tiles (WarpMesh::tile_shift = 4 in csrc)
 
 
@@ -55,11 +69,14 @@ class WarpRenderer(MouthRenderer):
         openness_gain: scales the target mouth opening (1 = as given).
         color_match: match the teeth bank and synthetic colours to each crop.
         fps: frame rate of the render calls (for the smoothing's time constants).
+        blur_px: blur of the footage in crop pixels (the synthesised edges get as much);
+            None: SOFT_PX at S = 256, scaled with S (:meth:`from_avatar` measures it).
     """
 
     def __init__(self, mask: np.ndarray, neutral_lips: np.ndarray, reference: np.ndarray,
                  reference_lips: np.ndarray, *, smoothing: float = 0.0,
-                 openness_gain: float = 1.0, color_match: bool = True, fps: float = 25.0):
+                 openness_gain: float = 1.0, color_match: bool = True, fps: float = 25.0,
+                 blur_px: float | None = None):
         mask = np.asarray(mask, np.float32)
         if mask.ndim != 2 or mask.shape[0] != mask.shape[1] or mask.shape[0] < 16:
             raise InputError(f"mask must be a square (S, S) float32 array with S >= 16, got shape {mask.shape}")
@@ -71,26 +88,32 @@ class WarpRenderer(MouthRenderer):
                               check_lips(reference_lips, size, "reference_lips"), self.mask)
         self.controls = LipControls(smoothing, openness_gain, fps)
         self.color_match = bool(color_match)
-        self.soft = SOFT_PX * size / 256.0
+        if blur_px is not None and not (np.isfinite(blur_px) and blur_px > 0):
+            raise InputError(f"blur_px must be a positive number of crop pixels, got {blur_px}")
+        self.soft = float(blur_px) if blur_px is not None else SOFT_PX * size / 256.0
         self._native = _native_warp()
         self._device_refs: dict[int, Any] = {}  # CUDA device -> the teeth bank uploaded there
 
     @classmethod
     def from_avatar(cls, avatar: Any, size: int = 256, **kwargs: Any) -> "WarpRenderer":
-        """Build from an avatar: its mouth mask, neutral lips, and its reference crop (its most
-        open mouth) as the teeth bank.
+        """Build from an avatar: its mouth mask, neutral lips, its reference crop (its most
+        open mouth) as the teeth bank, and the footage's blur from its crop scale.
 
         Args:
             avatar: has ``neutral_lips`` (40, 2) canonical, ``canonical_to_crop(size)``,
-                ``mouth_mask(size)``, ``reference_crop(size)`` -> (crop, lips) and ``fps``.
+                ``mouth_mask(size)``, ``reference_crop(size)`` -> (crop, lips), ``fps`` and,
+                optionally, ``crop_affine(size)`` (N, 2, 3) crop -> frame maps.
             size: crop side S.
-            **kwargs: renderer options (``smoothing``, ``openness_gain``, ``color_match``, ``fps``).
+            **kwargs: renderer options (``smoothing``, ``openness_gain``, ``color_match``, ``fps``,
+                ``blur_px``).
         """
         from dhsdk.geometry import apply_affine
 
         crop, ref_lips = avatar.reference_crop(size)
         neutral = apply_affine(avatar.canonical_to_crop(size), avatar.neutral_lips)
         kwargs.setdefault("fps", float(getattr(avatar, "fps", 25.0)))
+        if hasattr(avatar, "crop_affine"):
+            kwargs.setdefault("blur_px", footage_blur(avatar.crop_affine(size)))
         return cls(avatar.mouth_mask(size), neutral, crop, ref_lips, **kwargs)
 
     def reset(self) -> None:
@@ -205,7 +228,8 @@ class WarpRenderer(MouthRenderer):
             if colours is None:
                 colours = self.bank.colours(crop, self.color_match)
         cx, _ = mouth_span(src)
-        return WarpSource(crop, self.mesh.vertices(src), inner_lut(src, s), float(cx), colours)
+        shown = visible_lips(src)
+        return WarpSource(crop, self.mesh.vertices(shown), inner_lut(shown, s), float(cx), colours)
 
     def targets(self, dst_lips: np.ndarray) -> WarpTargets:
         """What the warp needs of B target shapes, for all of them at once (advances the
@@ -220,7 +244,8 @@ class WarpRenderer(MouthRenderer):
             raise InputError(f"dst_lips: expected (B, 40, 2) lip keypoints in crop pixels, got shape {dst.shape}")
         dst = self.mesh.limit(np.stack([self.controls(check_lips(d, s, "dst_lips")) for d in dst]))
         cx, half_w = mouth_span(dst)
-        return WarpTargets(self.mesh.vertices(dst), inner_lut(dst, s), cx, half_w)
+        shown = visible_lips(dst)
+        return WarpTargets(self.mesh.vertices(shown), inner_lut(shown, s), cx, half_w)
 
     def warp(self, source: WarpSource, targets: WarpTargets, i: int) -> np.ndarray:
         """Render target ``i`` of ``targets`` from the host ``source``: (S, S, 3) uint8, a new
@@ -242,7 +267,7 @@ class WarpRenderer(MouthRenderer):
         cx, half_w = float(targets.cx[i]), float(targets.half_w[i])
         return (source.vertices, targets.vertices[i], mesh.triangles, mesh.n_mouth, targets.lut[i], source.lut,
                 bank.lut, source.cx - cx, bank.centre - cx, cx, half_w,
-                c.gain, c.offset, c.cavity, c.teeth, bank.teeth_h, self.soft)
+                c.gain, c.offset, c.cavity, c.teeth, bank.key, bank.teeth_h, self.soft)
 
 
 @dataclass(frozen=True)
@@ -251,8 +276,8 @@ class WarpSource:
 
     Attributes:
         crop: (S, S, 3) uint8 host crop, or None for a device crop.
-        vertices: (100, 2) float32 mesh on the crop's own lips.
-        lut: (S, 2) float32 inner-lip column table of the crop's lips.
+        vertices: (100, 2) float32 mesh on the crop's own (visible) lips.
+        lut: (S, 2) float32 inner-lip column table of the crop's visible lips.
         cx: centre column of the crop's inner mouth, px.
         colours: the crop's colour match.
     """
@@ -269,8 +294,8 @@ class WarpTargets:
     """B target shapes prepared for the warp (see :meth:`WarpRenderer.targets`).
 
     Attributes:
-        vertices: (B, 100, 2) float32 mesh on the target lips.
-        lut: (B, S, 2) float32 inner-lip column tables.
+        vertices: (B, 100, 2) float32 mesh on the target's visible lips.
+        lut: (B, S, 2) float32 inner-lip column tables of the visible lips.
         cx, half_w: (B,) float64 centre column and half width of each target's inner mouth, px.
     """
 
@@ -278,6 +303,18 @@ class WarpTargets:
     lut: np.ndarray
     cx: np.ndarray
     half_w: np.ndarray
+
+
+def footage_blur(crop_affine: np.ndarray) -> float:
+    """Blur of an avatar's footage in crop pixels: BLUR_FRAME_PX frame pixels times the crops'
+    median scale (crop pixels per frame pixel), at least SOFT_PX.
+
+    Args:
+        crop_affine: (N, 2, 3) crop -> frame affines of the base frames.
+    """
+    linear = np.asarray(crop_affine, np.float64)[..., :2]
+    frame_per_crop = np.sqrt(np.abs(np.linalg.det(linear)))
+    return float(max(SOFT_PX, BLUR_FRAME_PX / max(float(np.median(frame_per_crop)), 1e-6)))
 
 
 def _native_warp() -> Any:

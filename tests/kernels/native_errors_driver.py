@@ -33,7 +33,7 @@ AFF = np.array([[1.0, 0, 1], [0, 1, 1]])
 MESH = dict(src_pts=np.zeros((3, 2), np.float32), dst_pts=np.zeros((3, 2), np.float32),
             tris=np.array([[0, 1, 2]], np.int32), n_mouth=0, lut=np.zeros((8, 2), np.float32),
             src_lut=np.zeros((8, 2), np.float32), ref_lut=np.zeros((8, 2), np.float32), dx_src=0.0, dx_ref=0.0,
-            cx=4.0, half_w=2.0, gain=(1, 1, 1), offset=(0, 0, 0), cavity=(0, 0, 0), teeth=(1, 1, 1), teeth_h=1.0,
+            cx=4.0, half_w=2.0, gain=(1, 1, 1), offset=(0, 0, 0), cavity=(0, 0, 0), teeth=(1, 1, 1), key=(0, 0), teeth_h=1.0,
             soft=1.0)
 IMG8 = np.zeros((8, 8, 3), np.uint8)
 

@@ -1,12 +1,13 @@
 """The warp renderer's lower-face mesh: a proper tiling of the contour polygon for real and
-target lip shapes, a fixed contour inside the mask, and the inner-lip column table."""
+target lip shapes, a fixed contour inside the mask, the inner-lip column table, and the
+visible inner lips."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from dhsdk.errors import InputError
-from dhsdk.render.mesh import N_MOUTH, N_VERTICES, LowerFaceMesh, inner_lut
+from dhsdk.render.mesh import MIN_LIP, N_MOUTH, N_VERTICES, VISIBLE_UPPER, LowerFaceMesh, inner_lut, visible_lips
 
 S = 128
 
@@ -91,3 +92,29 @@ def test_inner_lut_matches_a_point_in_polygon_scan() -> None:
     assert not (inside & ~between).any()               # and nothing inside is outside them
     closed = lut[:, 1] - lut[:, 0] <= 0
     assert closed[: int(shape[20:, 0].min()) - 1].all() and closed[int(shape[20:, 0].max()) + 2:].all()
+
+
+def test_visible_lips_raise_the_upper_inner_lip_by_a_share_of_the_gap() -> None:
+    from dhsdk.geometry import INNER_LOWER, INNER_UPPER, mouth_opening
+
+    closed, open_ = lips(), lips(1.0)
+    assert np.allclose(visible_lips(closed), closed, atol=1e-4)        # a closed mouth stays
+    shown = visible_lips(open_)
+    moved = np.flatnonzero(np.abs(shown - open_).max(1) > 1e-6)
+    assert set(moved) <= set(INNER_UPPER)                               # only the upper inner lip moves
+    assert np.isclose(mouth_opening(shown), (1 + VISIBLE_UPPER) * mouth_opening(open_), rtol=1e-4)
+    assert np.allclose(shown[list(INNER_LOWER)], open_[list(INNER_LOWER)])
+    batch = visible_lips(np.stack([closed, open_]))                     # any leading shape
+    assert np.allclose(batch[1], shown)
+
+
+def test_visible_lips_keep_part_of_a_thin_upper_lip() -> None:
+    from dhsdk.geometry import INNER_TOP, mouth_opening
+
+    wide = lips(3.0)
+    thin = wide.copy()
+    thin[INNER_TOP, 1] = thin[15, 1] + 1.0                              # a 1 px upper lip
+    thin[INNER_TOP - 1, 1] = thin[INNER_TOP + 1, 1] = thin[INNER_TOP, 1]
+    assert mouth_opening(thin) * VISIBLE_UPPER > 1.0
+    shown = visible_lips(thin)
+    assert shown[INNER_TOP, 1] - shown[15, 1] >= MIN_LIP * 1.0 - 1e-3

@@ -1,6 +1,8 @@
 """WarpRenderer on a real photo's mouth (the astronaut, who smiles with her teeth showing):
 identity, untouched pixels outside the contour, continuity in the keypoints, closing and
-opening the mouth, colour matching, temporal stillness, bad input."""
+opening the mouth (her own teeth, also from a barely open reference), colour matching,
+temporal stillness, bad input. How the rendered mouths read back through the face mesh:
+test_warp_tracking.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -103,6 +105,26 @@ def test_opening_a_closed_mouth_shows_the_teeth_bank(face: dict) -> None:
     assert teeth_like(out)[inner].mean() > 0.15
     luma = out.astype(np.float64) @ [0.299, 0.587, 0.114]
     assert (luma[inner] < 60).mean() > 0.15                          # and a dark cavity
+
+
+def test_a_slightly_open_reference_lends_its_teeth_to_a_wide_mouth(face: dict) -> None:
+    """A reference only slightly open (GRID's is) still shows teeth: opened much wider than it,
+    the mouth shows them hanging from the upper lip over a dark cavity, not a black slot."""
+    lips = face["lips"]
+    closed_lips = target(lips, S)
+    closed = renderer(face).render(face["crop"], lips, closed_lips)
+    slight_lips = target(lips, S, jaw_open=0.25)
+    slight = renderer(face).render(face["crop"], lips, slight_lips)     # her own teeth, lips barely apart
+    assert teeth_like(slight)[polygon_mask(slight_lips[INNER])].mean() > 0.1
+    wide = target(lips, S, jaw_open=0.8)
+    out = WarpRenderer(face["mask"], lips, slight, slight_lips).render(closed, closed_lips, wide)
+    inner = polygon_mask(wide[INNER], erode=1)
+    rows = np.nonzero(inner)[0]
+    upper = inner & (np.arange(S)[:, None] < np.median(rows))
+    assert teeth_like(out)[upper].mean() > 0.18                     # (before: 0.12)
+    luma = out.astype(np.float64) @ [0.299, 0.587, 0.114]
+    assert (luma[inner] < 90).mean() > 0.15                          # a cavity,
+    assert (luma[inner] < 25).mean() < 0.05                          # not a black slot (before: 0.33)
 
 
 def test_synthetic_teeth_without_a_teeth_bank(face: dict) -> None:

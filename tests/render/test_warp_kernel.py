@@ -74,7 +74,7 @@ def call(fn, img, src, dst, tris, n_mouth=0, **over):
     args = dict(src=img, ref=img, src_pts=src.astype(np.float32), dst_pts=dst.astype(np.float32), tris=tris,
                 n_mouth=n_mouth, lut=lut, src_lut=lut, ref_lut=lut, dx_src=0.0, dx_ref=0.0, cx=img.shape[0] / 2,
                 half_w=10.0, gain=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0), cavity=(40.0, 20.0, 20.0),
-                teeth=(230.0, 225.0, 210.0), teeth_h=6.0, soft=1.0)
+                teeth=(230.0, 225.0, 210.0), key=(0.0, 0.0), teeth_h=6.0, soft=1.0)
     args.update(over)
     return fn(**args)
 
@@ -115,24 +115,42 @@ def test_translation_moves_content_exactly() -> None:
     assert np.array_equal(out[10:55, 10:55], img[7:52, 8:53])
 
 
-def renderer_args(size: int = 96) -> tuple:
-    """Kernel arguments of a full renderer call (mouth synthesis on) on a synthetic face."""
-    from dhsdk.bench.synthetic import SyntheticAvatar
-    from dhsdk.geometry import apply_affine
+def renderer_args(size: int = 96, case: str = "procedural") -> tuple:
+    """Kernel arguments of a full renderer call (mouth synthesis on).
+
+    Cases: ``procedural`` (a synthetic face whose reference shows no teeth, the jaw opened),
+    ``teeth bank`` (the astronaut's closed mouth opened wide: her own teeth, keyed) and
+    ``own mouth`` (her open mouth narrowed: the source's own mouth)."""
     from dhsdk.render.warp import WarpRenderer
 
-    avatar = SyntheticAvatar(240, 320, frames=3)
-    r = WarpRenderer.from_avatar(avatar, size=size)
-    src = apply_affine(avatar.canonical_to_crop(size), avatar.neutral_lips).astype(np.float32)
-    dst = src.copy()
-    dst[1:10, 1] += 0.12 * size                  # open the jaw
-    dst[21:30, 1] += 0.12 * size
-    crop = np.random.default_rng(5).integers(0, 256, (size, size, 3), dtype=np.uint8)
-    return r.kernel_args(crop, src, dst)
+    if case == "procedural":
+        from dhsdk.bench.synthetic import SyntheticAvatar
+        from dhsdk.geometry import apply_affine
+
+        avatar = SyntheticAvatar(240, 320, frames=3)
+        r = WarpRenderer.from_avatar(avatar, size=size)
+        src = apply_affine(avatar.canonical_to_crop(size), avatar.neutral_lips).astype(np.float32)
+        dst = src.copy()
+        dst[1:10, 1] += 0.12 * size                  # open the jaw
+        dst[21:30, 1] += 0.12 * size
+        crop = np.random.default_rng(5).integers(0, 256, (size, size, 3), dtype=np.uint8)
+        return r.kernel_args(crop, src, dst)
+    pytest.importorskip("mediapipe")
+    from warp_fixtures import astronaut, target
+
+    face = astronaut(size)
+    lips = face["lips"]
+    r = WarpRenderer(face["mask"], lips, face["crop"], lips, blur_px=1.7)
+    if case == "teeth bank":
+        closed_lips = target(lips, size)
+        closed = WarpRenderer(face["mask"], lips, face["crop"], lips).render(face["crop"], lips, closed_lips)
+        return r.kernel_args(closed, closed_lips, target(lips, size, jaw_open=0.8))
+    return r.kernel_args(face["crop"], lips, target(lips, size, jaw_open=0.3))
 
 
-def test_emulated_launch_equals_openmp_path() -> None:
-    args = renderer_args()
+@pytest.mark.parametrize("case", ["procedural", "teeth bank", "own mouth"])
+def test_emulated_launch_equals_openmp_path(case: str) -> None:
+    args = renderer_args(case=case)
     cpu = _C.warp(*args)
     emu = _C.emulated.warp(*args)
     assert np.array_equal(cpu, emu)
@@ -159,11 +177,12 @@ def test_bad_arguments_raise_value_error_naming_shapes() -> None:
 
 
 @pytest.mark.gpu
-def test_cuda_launch_equals_cpu_path() -> None:
+@pytest.mark.parametrize("case", ["procedural", "teeth bank", "own mouth"])
+def test_cuda_launch_equals_cpu_path(case: str) -> None:
     cp = pytest.importorskip("cupy")
     if not hasattr(_C, "cuda_warp"):
         pytest.skip("dhsdk._C was built without the CUDA launchers")
-    args = renderer_args()
+    args = renderer_args(case=case)
     crop, ref = args[0], args[1]
     size = crop.shape[0]
     d_src, d_ref = cp.asarray(crop), cp.asarray(ref)
