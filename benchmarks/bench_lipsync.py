@@ -8,7 +8,9 @@ previously shipped a2k model).
    then each GRID test sentence (never trained on) is rendered from its own soundtrack with the
    avatar's ``render`` (what ``dhsdk render`` runs), and the face mesh measures the mouth opening
    in the output video. Per sentence: Pearson r with the real speaker's opening in the original
-   video and the best lag within ±200 ms; the loudness envelope's r on the same frames; p/b/m
+   video, over the whole clip and within its words (``opening_corr_words``: the speaker's silent
+   breathing with an open mouth before and after the sentence left out, which no audio can tell),
+   and the best lag within ±200 ms; the loudness envelope's r on the same frames; p/b/m
    phones with a closed frame; silent frames (away from speech) closed.
 2. **Model only** (no renderer in between): the same metrics from the predicted lips, for the
    shipped model and the previous one.
@@ -41,21 +43,26 @@ from timing import emit  # noqa: E402
 MODEL = "dhsdk/assets/a2k/a2k.onnx"
 
 
-def previous_model(dest: Path) -> tuple[Path, str] | None:
-    """The a2k model as shipped before the current one, from the repository's history (None when
-    this is not a git checkout or there is no earlier version)."""
-    log = subprocess.run(["git", "-C", str(REPO), "log", "--format=%h", "--", MODEL], capture_output=True, text=True)
-    commits = log.stdout.split()
-    changed = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", MODEL]).returncode != 0
-    # With an uncommitted new model, HEAD's model is the previous one; else the commit before the newest.
-    commit = commits[0] if changed and commits else (commits[1] if len(commits) > 1 else None)
-    if commit is None:
-        return None
-    blob = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{MODEL}"], capture_output=True)
-    if blob.returncode:
-        return None
-    dest.write_bytes(blob.stdout)
-    return dest, commit
+def previous_model(dest: Path, rev: str | None = None) -> tuple[Path, str] | None:
+    """An earlier shipped a2k model from the repository's history: the one at ``rev``, or by
+    default the newest committed version that differs from the model in the working tree.
+
+    Returns:
+        (``dest`` holding it, the commit), or None when this is not a git checkout or there is no
+        such version.
+    """
+    if rev is not None:
+        commits = [rev]
+    else:
+        log = subprocess.run(["git", "-C", str(REPO), "log", "--format=%h", "--", MODEL], capture_output=True, text=True)
+        commits = log.stdout.split()
+    current = (REPO / MODEL).read_bytes()
+    for commit in commits:
+        blob = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{MODEL}"], capture_output=True)
+        if blob.returncode == 0 and (rev is not None or blob.stdout != current):
+            dest.write_bytes(blob.stdout)
+            return dest, commit
+    return None
 
 
 # (package==version, file inside it, its transcript: a file inside it or None; segment start/end s)
@@ -109,7 +116,7 @@ def held_out_speakers(cache: Path) -> list[tuple[str, Path, str]]:
 def rendered(avatar, clips, work: Path) -> dict:
     """Render each clip's soundtrack on ``avatar`` and measure the output like the real clip."""
     from dhsdk.eval.lipsync import lag_curve, pearson
-    from dhsdk.train.a2k_eval import CLOSED, MAX_LAG_S, loudness
+    from dhsdk.train.a2k_eval import CLOSED, MAX_LAG_S, loudness, within_words
     from dhsdk.train.av_data import measure
     from dhsdk.train.visemes import speech_near
 
@@ -126,10 +133,13 @@ def rendered(avatar, clips, work: Path) -> dict:
         speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
         pbm = [bool((op[(times >= s - 0.02) & (times < e + 0.02)] < CLOSED).any())
                for s, e, lab in clip.phones if lab in ("P", "B", "M")]
-        rows.append({"name": clip.name, "r": pearson(op[ok], real[ok]), "r_best": curve.peak, "lag_s": curve.best_ms / 1000,
+        words = ok & within_words(clip.phones, times)
+        rows.append({"name": clip.name, "r": pearson(op[ok], real[ok]), "r_words": pearson(op[words], real[words]),
+                     "r_best": curve.peak, "lag_s": curve.best_ms / 1000,
                      "loudness_r": pearson(loudness(clip.pcm, clip.fps, n)[ok], real[ok]),
                      "pbm": pbm, "silence": list(op[~speech & ok] < CLOSED), "opening": op, "real": real})
     return {"rows": rows, "opening_corr": float(np.nanmean([r["r"] for r in rows])),
+            "opening_corr_words": float(np.nanmean([r["r_words"] for r in rows])),
             "loudness_corr": float(np.nanmean([r["loudness_r"] for r in rows])),
             "best_lag_ms": float(np.nanmedian([r["lag_s"] for r in rows]) * 1000),
             "pbm_closed": float(np.mean(sum((r["pbm"] for r in rows), []))),
@@ -179,6 +189,8 @@ def main() -> int:
     p.add_argument("--mouth", default="warp", choices=["warp", "unet"])
     p.add_argument("--plot", default=None, help="PNG with curves and per-sentence r")
     p.add_argument("--utterances", type=int, default=30, help="generated held-out utterances")
+    p.add_argument("--previous", default=None,
+                   help="git revision of the model to compare with (default: the last shipped one that differs)")
     args = p.parse_args()
     grid = Path(args.grid)
     if not grid.is_dir():
@@ -189,7 +201,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         models = {"shipped": A2K.load()}
-        prev = previous_model(work / "previous.onnx")
+        prev = previous_model(work / "previous.onnx", args.previous)
         if prev is not None:
             models[f"previous ({prev[1]})"] = A2K.load(prev[0])
         for name, model in models.items():

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dhsdk.atomic import atomic_file
-from dhsdk.fonts import use_sheet_fonts
 from dhsdk.avatar import review as rv
 from dhsdk.avatar.analyze import Analysis
 from dhsdk.avatar.mouth_state import closed_threshold
+from dhsdk.figures import save_png
 from dhsdk.geometry import LIP_IDS
 
 MAX_TILES = 12
@@ -118,10 +117,4 @@ def save_review_sheet(path: str | Path, analysis: Analysis, report: rv.ReviewRep
         ax.axis("off")
     fig.suptitle(f"{Path(report.source).name}: review {report.verdict.upper()}", fontsize=11,
                  color={"fail": "red", "warn": "#b07000"}.get(report.verdict, "green"))
-    use_sheet_fonts(fig)   # CJK text (names, speech) renders, not boxes
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110)

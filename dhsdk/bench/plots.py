@@ -28,13 +28,9 @@ def _figure(ncols: int, width: float = 6.0):
 
 
 def _save(plt, fig, path: str | Path) -> Path:
-    from dhsdk.atomic import atomic_file
+    from dhsdk.figures import save_png
 
-    fig.tight_layout()
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, dpi=90)
 
 
 def _empty(ax, what: str) -> None:

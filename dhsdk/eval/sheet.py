@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from dhsdk.atomic import atomic_file
 from dhsdk.eval import checks as ck
 from dhsdk.eval.report import EvalReport, EvalSet
+from dhsdk.figures import save_png
 
 COLOURS = {"pass": "#1a8f3c", "warn": "#c07a00", "fail": "#d02020", "skip": "#808080"}
 FLAG_COLOURS = {"open_in_silence": "#ff4040", "unclosed": "#ff9900"}
@@ -143,10 +143,5 @@ def save_eval_sheet(path: str | Path, result: EvalReport | EvalSet) -> Path:
         _table(fig.add_subplot(grid[1, :]), result, "checks")
         title, verdict = f"dhsdk eval: {Path(result.source).name}", result.verdict
     fig.suptitle(f"{title}: {verdict.upper()}", fontsize=11, color=COLOURS[verdict])
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=100)
 

@@ -8,8 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dhsdk.atomic import atomic_file
-from dhsdk.fonts import use_sheet_fonts
+from dhsdk.figures import save_png
 
 
 def face_box(affine: np.ndarray, crop_size: int, frame_shape: tuple[int, ...], scale: float = 2.2) -> tuple[int, int, int, int]:
@@ -70,10 +69,4 @@ def save_contact_sheet(path: str | Path, thumbs: Sequence[tuple[np.ndarray, str]
         ax.axvline(t, color="grey", lw=0.6, ls=":")
     if title:
         fig.suptitle(title, fontsize=10)
-    use_sheet_fonts(fig)   # CJK text (names, speech) renders, not boxes
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=fig.dpi)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dhsdk.atomic import atomic_file
-from dhsdk.fonts import use_sheet_fonts
+from dhsdk.figures import save_png
 
 CLOSE_UP_PAD = 0.35   # close-ups extend this share of the face's size beyond its mesh
 
@@ -58,10 +57,4 @@ def save_swap_sheet(path: str | Path, photo: np.ndarray, photo_points: np.ndarra
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
-    use_sheet_fonts(fig)   # a photo's name may be Chinese
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=100)

@@ -31,6 +31,17 @@ MAX_LAG_S = 0.2      # lag search range of the opening correlation
 Predict = Callable[[np.ndarray, float], np.ndarray]   # (16 kHz PCM, fps) -> (T, 40, 2) deltas
 
 
+def within_words(phones: list[tuple[float, float, str]], times: np.ndarray) -> np.ndarray:
+    """(T,) bool: the frames at ``times`` (s) from the first spoken phone's start to the last one's
+    end. Outside, a speaker may breathe or rest with the mouth open in silence, which no audio
+    can tell (on GRID s1 the audio level of such frames equals that of closed-mouth silence);
+    the r over these frames says how well the lips follow the words themselves."""
+    spoken = [(s, e) for s, e, lab in phones if lab != "SIL"]
+    if not spoken:
+        return np.zeros(len(times), bool)
+    return (times >= spoken[0][0]) & (times < spoken[-1][1])
+
+
 def loudness(pcm: np.ndarray, fps: float, frames: int) -> np.ndarray:
     """(frames,) dB level of the audio under each video frame (the no-model baseline)."""
     from dhsdk.pipeline.activity import frame_energy_db
@@ -43,7 +54,8 @@ def real_lips(predict: Predict, clips: list) -> dict:
     with phones).
 
     Returns:
-        ``opening_corr`` (mean per-clip r at lag 0), ``opening_corr_best`` and ``best_lag_ms``
+        ``opening_corr`` (mean per-clip r at lag 0), ``opening_corr_words`` (the same within the
+        words, :func:`within_words`), ``opening_corr_best`` and ``best_lag_ms``
         (mean and median over clips of the best lag within ±200 ms), ``loudness_corr`` (the same
         r for the audio level), ``silence_closed`` (share of frames in silence, away from speech,
         predicted closed), ``pbm_closed`` (share of p/b/m phones with at least one closed frame
@@ -52,7 +64,7 @@ def real_lips(predict: Predict, clips: list) -> dict:
     """
     from dhsdk.train.visemes import speech_near
 
-    rs, best, lags, loud, sil, pbm, pbm_frames, per = [], [], [], [], [], [], [], []
+    rs, words, best, lags, loud, sil, pbm, pbm_frames, per = [], [], [], [], [], [], [], [], []
     for clip in clips:
         t = len(clip.lips)
         pred = predict(clip.pcm, clip.fps)[:t]
@@ -67,6 +79,8 @@ def real_lips(predict: Predict, clips: list) -> dict:
         per.append(round(r, 3))
         loud.append(pearson(loudness(clip.pcm, clip.fps, t)[found], real[found]))
         times = np.arange(t) / clip.fps
+        inside_words = found & within_words(clip.phones, times)
+        words.append(pearson(op[inside_words], real[inside_words]))
         speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
         sil += list(op[~speech] < CLOSED)
         for start, end, lab in clip.phones:
@@ -75,7 +89,8 @@ def real_lips(predict: Predict, clips: list) -> dict:
                 if inside.any():
                     pbm.append(bool((op[inside] < CLOSED).any()))
                     pbm_frames += list(op[inside] < CLOSED)
-    return {"clips": len(clips), "opening_corr": float(np.nanmean(rs)), "opening_corr_best": float(np.nanmean(best)),
+    return {"clips": len(clips), "opening_corr": float(np.nanmean(rs)),
+            "opening_corr_words": float(np.nanmean(words)), "opening_corr_best": float(np.nanmean(best)),
             "best_lag_ms": float(np.nanmedian(lags)), "loudness_corr": float(np.nanmean(loud)),
             "silence_closed": float(np.mean(sil)) if sil else float("nan"),
             "pbm_closed": float(np.mean(pbm)) if pbm else float("nan"),

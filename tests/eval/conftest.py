@@ -45,6 +45,18 @@ def tts_render(avatar_dir, eval_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tts_frames(tts_render) -> int:
+    """Video frames of the TTS render, from its soundtrack's length (espeak-ng's output varies by
+    a few milliseconds with what the process synthesised before, so the count is not fixed)."""
+    import wave
+
+    from dhsdk.models.a2k_runner import frame_count
+
+    with wave.open(str(tts_render.with_suffix(".wav"))) as w:
+        return frame_count(w.getnframes(), 25.0)
+
+
+@pytest.fixture(scope="session")
 def tts_desynced(tts_render, eval_dir) -> dict[float, Path]:
     """The TTS render with its audio 120 ms late (+) and 120 ms early (-)."""
     return {s: shift_audio(tts_render, eval_dir / f"tts_{s:+.2f}.mp4", s) for s in (SHIFT_S, -SHIFT_S)}

@@ -59,11 +59,11 @@ def test_lag_curve_masks_and_edges():
     assert np.isnan(LagCurve(np.arange(-2, 3), np.full(5, np.nan), FPS).best)
 
 
-def test_mouth_track_of_a_render(tts_render):
+def test_mouth_track_of_a_render(tts_render, tts_frames):
     tr = mouth_track(tts_render)
-    assert tr.frames == 143 and tr.fps == FPS and tr.size == (384, 512)
+    assert 140 <= tts_frames <= 146 and tr.frames == tts_frames and tr.fps == FPS and tr.size == (384, 512)
     assert tr.found.all()
-    assert tr.lips.shape == (143, 40, 2)
+    assert tr.lips.shape == (tts_frames, 40, 2)
     assert len(tr.pcm) == pytest.approx(tr.duration * 16000, abs=16000 / FPS)
     assert np.abs(tr.opening[:15]).max() < 0.02           # the leading 0.8 s of silence: closed
     assert tr.opening[25:115].max() > 0.15                 # speaking: open

@@ -26,7 +26,7 @@ def _png_is_a_real_picture(path):
     return rgb, reds
 
 
-def test_in_sync_render_passes(tts_render, avatar_dir, eval_dir, capsys):
+def test_in_sync_render_passes(tts_render, tts_frames, avatar_dir, eval_dir, capsys):
     out_json, out_png = eval_dir / "sync.json", eval_dir / "sync.png"
     code = main(["eval", str(tts_render), "--avatar", str(avatar_dir), "--json", str(out_json), "--sheet",
                  str(out_png), "--quiet"])
@@ -39,7 +39,7 @@ def test_in_sync_render_passes(tts_render, avatar_dir, eval_dir, capsys):
                       "pbm_closure": "skip", "jitter": "pass", "sharpness": "pass", "seam": "pass"}
     assert set(data["info"]["groups"]) == {"reference", "sync", "mouth", "picture", "swap"}   # swap: empty here
     assert data["info"]["metrics"]["silent_frames"] > 20
-    assert len(data["info"]["series"]["opening"]) == data["info"]["frames"] == 143
+    assert len(data["info"]["series"]["opening"]) == data["info"]["frames"] == tts_frames
     _, reds = _png_is_a_real_picture(out_png)
     assert reds.mean() < 0.002                                   # nothing flagged, no red verdict
 

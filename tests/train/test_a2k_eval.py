@@ -57,3 +57,22 @@ def test_teacher_agreement_of_the_teacher_is_perfect():
 
     m = a2k_eval.teacher_agreement(teach, pcm, phones, window_s=2.0)
     assert m["windows"] == 1 and m["teacher_corr"] == pytest.approx(1.0)
+
+
+def test_open_mouth_before_the_words_counts_only_in_the_whole_clip_r():
+    """A speaker who holds the mouth open in the silence before the sentence (frames 0-12, the
+    first phone starts at 0.6 s = frame 15): a prediction that is exact within the words and
+    closed before them loses whole-clip r but keeps r = 1 within the words."""
+    from dhsdk.models.lipshape import template
+
+    clip = _clip()
+    exact = clip.deltas.copy()
+    breath = np.zeros((13, 6), np.float32)
+    breath[:, 0] = 0.8
+    clip.lips[:13] = template() + coeffs_to_deltas(breath)
+    m = a2k_eval.real_lips(lambda pcm, fps: exact, [clip])
+    assert m["opening_corr_words"] == pytest.approx(1.0)
+    assert m["opening_corr"] < 0.9
+    times = np.arange(100) / 25.0
+    inside = a2k_eval.within_words(clip.phones, times)
+    assert inside.sum() == int(round((3.4 - 0.6) * 25)) and not inside[:15].any() and not inside[85:].any()
