@@ -2,7 +2,8 @@
 
 Does memory grow, do lips and sound drift apart, does the stream fall behind the wall clock?
 Speech (espeak-ng, one sentence and a pause, looped) is pushed at real time into a real-time
-:class:`~dhsdk.pipeline.stream.Stream`; every frame goes to a :class:`~dhsdk.sinks.file.FileSink`.
+:class:`~dhsdk.pipeline.stream.Stream`; every frame goes to the file sink ``dhsdk live --sink file:``
+opens (a fragmented mp4, :class:`~dhsdk.sinks.file.FileSink`).
 
 Prints one JSON line per window (``t``, ``rss_mb``, ``frames``, ``late``, ``repeated``) and a
 summary line (``case: soak``):
@@ -83,7 +84,7 @@ def soak(args: argparse.Namespace, out: Path) -> dict:
     from dhsdk.avatar import Avatar
     from dhsdk.pipeline.lipsync import LipSync
     from dhsdk.pipeline.stream import Stream
-    from dhsdk.sinks.file import FileSink
+    from dhsdk.sinks.group import open_sink
 
     avatar = Avatar.default() if args.avatar == "default" else Avatar.load(args.avatar)
     sync = LipSync(avatar, mouth=args.mouth, device=args.device)
@@ -91,7 +92,7 @@ def soak(args: argparse.Namespace, out: Path) -> dict:
     samples = frames = 0
     first_wall = last_pts = None
     seconds = 60.0 * args.minutes
-    with FileSink(out) as sink, Stream(sync, realtime=True) as stream:
+    with open_sink(f"file:{out}") as sink, Stream(sync, realtime=True) as stream:   # as `dhsdk live --sink file:`
         feeder = threading.Thread(target=loop_speech, args=(stream, pcm, stop), daemon=True)
         feeder.start()
         t0 = time.perf_counter()

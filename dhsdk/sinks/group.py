@@ -95,7 +95,9 @@ def open_sink(spec: str) -> Any:
         raise InputError(f"sink {kind!r} is not available in this installation ({e})") from None
     if kind == "browser":
         return cls(port=int(arg))
-    return cls(arg)   # file: path; rtmp: URL; obs: the ring name the OBS source reads
+    if kind == "file":
+        return cls(arg, fragmented=True)   # a live run has no known end: memory stays flat
+    return cls(arg)   # rtmp: URL; obs: the ring name the OBS source reads
 
 
 class SinkGroup:
