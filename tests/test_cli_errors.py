@@ -207,7 +207,9 @@ def test_a_stop_signal_finishes_a_live_file_sink_with_what_streamed(tmp_path, av
     assert files(tmp_path) == ["speech.wav", "x.mp4"]      # no hidden temporary
     frames, seconds, _ = decoded(tmp_path / "x.mp4")
     streamed = float(line.split("after ")[1].split(" s")[0])
-    assert 2.5 < seconds < 6.0 and seconds == pytest.approx(streamed, abs=0.3)
+    # Data shows in the temporary file with the first fragment (a keyframe, 2 s in), then 3 s more:
+    # about 5 s, more on a busy machine; never the whole 20 s.
+    assert 2.5 < seconds < 12.0 and seconds == pytest.approx(streamed, abs=0.3)
     assert frames == pytest.approx(seconds * 25, abs=2)
 
 
