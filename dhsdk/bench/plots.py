@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dhsdk.bench.live import LATE_LIMIT
+from dhsdk.figures import save_png
 
 
 def _figure(ncols: int, width: float = 6.0):
@@ -24,13 +25,7 @@ def _figure(ncols: int, width: float = 6.0):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt, *plt.subplots(1, ncols, figsize=(width * ncols, 4.2), squeeze=False)
-
-
-def _save(plt, fig, path: str | Path) -> Path:
-    from dhsdk.figures import save_png
-
-    return save_png(fig, path, dpi=90)
+    return plt.subplots(1, ncols, figsize=(width * ncols, 4.2), squeeze=False)
 
 
 def _empty(ax, what: str) -> None:
@@ -42,7 +37,7 @@ def _empty(ax, what: str) -> None:
 
 def latency_cdf(doc: dict[str, Any], path: str | Path) -> Path:
     """Write the latency CDF plot of ``doc`` to ``path``."""
-    plt, fig, axes = _figure(2)
+    fig, axes = _figure(2)
     titles = {"frame_ms": "per-frame processing", "latency_ms": "audio-in -> frame-out latency"}
     for ax, (key, title) in zip(axes[0], titles.items()):
         curves = {m: np.sort(np.asarray(s[key], np.float64)) for m, s in doc["samples"].items() if s.get(key)}
@@ -55,13 +50,13 @@ def latency_cdf(doc: dict[str, Any], path: str | Path) -> Path:
         if curves:
             ax.grid(alpha=0.3)
             ax.legend(loc="lower right", fontsize=8)
-    return _save(plt, fig, path)
+    return save_png(fig, path, dpi=90)
 
 
 def fps_vs_streams(doc: dict[str, Any], path: str | Path) -> Path:
     """Write the fps-vs-streams plot of ``doc`` to ``path``: aggregate rendered fps and the
     worst stream's late fraction against the number of concurrent streams."""
-    plt, fig, axes = _figure(2)
+    fig, axes = _figure(2)
     ax_fps, ax_late = axes[0]
     plotted = False
     for m, e in doc["end_to_end"].items():
@@ -78,7 +73,7 @@ def fps_vs_streams(doc: dict[str, Any], path: str | Path) -> Path:
     if not plotted:
         _empty(ax_fps, "concurrent streams")
         _empty(ax_late, "concurrent streams")
-        return _save(plt, fig, path)
+        return save_png(fig, path, dpi=90)
     device = doc["config"]["device"]
     counts = sorted({r["streams"] for e in doc["end_to_end"].values() for s in (e.get("streams") or {}).values()
                      for r in s["runs"]})
@@ -92,7 +87,7 @@ def fps_vs_streams(doc: dict[str, Any], path: str | Path) -> Path:
         _stream_axis(ax, counts)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save_png(fig, path, dpi=90)
 
 
 def _stream_axis(ax: Any, counts: list[int]) -> None:

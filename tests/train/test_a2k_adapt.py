@@ -6,6 +6,7 @@ I/O, the bundle names it and LipSync uses it, an interrupted run resumes, and ba
 what to record."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -187,8 +188,8 @@ def test_avatar_create_adapts_on_its_own_speech(talking, tmp_path, monkeypatch):
 
     monkeypatch.setattr(a2k_adapt, "AUTO_MIN_SPEECH_S", 8.0)   # the 15 s test clip stands in for >= 20 s
     # Its 500 steps, however busy the machine (the time bound would cut them short under load).
-    monkeypatch.setattr(a2k_adapt, "auto_options", lambda: a2k_adapt.AdaptOptions(steps=500, minutes=30.0,
-                                                                                     every=25, patience=6))
+    options = dataclasses.replace(a2k_adapt.auto_options(), minutes=30.0)
+    monkeypatch.setattr(a2k_adapt, "auto_options", lambda: options)
     avatar, _ = create_avatar(talking, tmp_path / "auto", show_progress=False)
     result = avatar.manifest["a2k_adaptation"]
     assert result["adapted"] and avatar.manifest["a2k_model"] == "a2k.onnx", result
