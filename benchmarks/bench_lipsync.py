@@ -21,6 +21,9 @@ previously shipped a2k model).
    envelope's agreement as the baseline. (``eng.wav`` is in the teacher's training data now; its
    figure is printed as ``seen_speaker``.)
 4. **Generated voices** held out of training (the first model's own test).
+5. **Ceiling** of the silence contract on the same sentences: the speaker's own mouth within the
+   words and closed outside them, against the real mouth (``ceiling/closed_outside_words``): what
+   a perfect model that keeps silence closed would score.
 
 Prints one JSON line per figure; ``--plot`` writes real vs rendered opening curves and the r per
 sentence. Needs ../shared/data (skips with a message when absent).
@@ -114,11 +117,10 @@ def held_out_speakers(cache: Path) -> list[tuple[str, Path, str]]:
 
 
 def rendered(avatar, clips, work: Path) -> dict:
-    """Render each clip's soundtrack on ``avatar`` and measure the output like the real clip."""
-    from dhsdk.eval.lipsync import lag_curve, pearson
-    from dhsdk.train.a2k_eval import CLOSED, MAX_LAG_S, loudness, within_words
+    """Render each clip's soundtrack on ``avatar`` and measure the output like the real clip
+    (:func:`dhsdk.train.a2k_eval.clip_figures`)."""
+    from dhsdk.train.a2k_eval import clip_figures, summarise
     from dhsdk.train.av_data import measure
-    from dhsdk.train.visemes import speech_near
 
     rows = []
     for clip in clips:
@@ -127,23 +129,24 @@ def rendered(avatar, clips, work: Path) -> dict:
         got = measure(out)
         n = min(len(got.opening), len(clip.opening))
         op, real = got.opening[:n], clip.opening[:n]
-        ok = got.found[:n] & clip.found[:n]
-        curve = lag_curve(np.nan_to_num(op), np.nan_to_num(real), clip.fps, MAX_LAG_S * 1000, ok, ok)
-        times = np.arange(n) / clip.fps
-        speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
-        pbm = [bool((op[(times >= s - 0.02) & (times < e + 0.02)] < CLOSED).any())
-               for s, e, lab in clip.phones if lab in ("P", "B", "M")]
-        words = ok & within_words(clip.phones, times)
-        rows.append({"name": clip.name, "r": pearson(op[ok], real[ok]), "r_words": pearson(op[words], real[words]),
-                     "r_best": curve.peak, "lag_s": curve.best_ms / 1000,
-                     "loudness_r": pearson(loudness(clip.pcm, clip.fps, n)[ok], real[ok]),
-                     "pbm": pbm, "silence": list(op[~speech & ok] < CLOSED), "opening": op, "real": real})
-    return {"rows": rows, "opening_corr": float(np.nanmean([r["r"] for r in rows])),
-            "opening_corr_words": float(np.nanmean([r["r_words"] for r in rows])),
-            "loudness_corr": float(np.nanmean([r["loudness_r"] for r in rows])),
-            "best_lag_ms": float(np.nanmedian([r["lag_s"] for r in rows]) * 1000),
-            "pbm_closed": float(np.mean(sum((r["pbm"] for r in rows), []))),
-            "silence_closed": float(np.mean(sum((r["silence"] for r in rows), [])))}
+        figures = clip_figures(op, real, got.found[:n] & clip.found[:n], clip.pcm, clip.fps, clip.phones)
+        rows.append({"name": clip.name, **figures, "opening": op, "real": real})
+    return {"rows": rows, **summarise(rows)}
+
+
+def closed_outside_words(clips) -> float:
+    """Mean per-clip r of the real opening against itself closed outside the words (set to the
+    clip's 5th-percentile opening there): the best r a model that keeps silence closed can reach."""
+    from dhsdk.eval.lipsync import pearson
+    from dhsdk.train.a2k_eval import within_words
+
+    rs = []
+    for clip in clips:
+        real, found = clip.opening, clip.found
+        words = within_words(clip.phones, np.arange(len(real)) / clip.fps)
+        closed = np.where(words, real, np.nanpercentile(real[found], 5))
+        rs.append(pearson(closed[found], real[found]))
+    return float(np.nanmean(rs))
 
 
 def plot(path: Path, result: dict) -> None:
@@ -152,6 +155,8 @@ def plot(path: Path, result: dict) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from dhsdk.figures import save_png
 
     rows = result["rows"]
     fig, axes = plt.subplots(3, 2, figsize=(12, 9))
@@ -173,8 +178,7 @@ def plot(path: Path, result: dict) -> None:
     axes.flat[5].axis("off")
     axes.flat[5].text(0, 0.5, "\n".join(f"{k}: {v:.3f}" for k, v in result.items() if k != "rows"), fontsize=11)
     fig.suptitle("Lip sync on real speech (GRID s1 test sentences; data CC BY 4.0, Cooke et al. 2006)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_png(fig, path, dpi=90)
 
 
 def main() -> int:
@@ -204,6 +208,8 @@ def main() -> int:
         prev = previous_model(work / "previous.onnx", args.previous)
         if prev is not None:
             models[f"previous ({prev[1]})"] = A2K.load(prev[0])
+        emit({"bench": "lipsync", "case": "ceiling/closed_outside_words", "sentences": len(tests),
+              "opening_corr": closed_outside_words(tests)})
         for name, model in models.items():
             m = real_lips(model.predict, tests)
             emit({"bench": "lipsync", "case": f"model_only/{name}", **{k: v for k, v in m.items() if k != "per_clip"}})

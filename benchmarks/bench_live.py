@@ -67,6 +67,8 @@ def plot(path: str, lat: list[float], conc: list[dict], soak: dict | None) -> No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from dhsdk.figures import save_png
+
     fig, ax = plt.subplots(1, 3, figsize=(15, 4))
     ax[0].hist(lat, bins=40)
     for p in (50, 95, 99):
@@ -90,8 +92,7 @@ def plot(path: str, lat: list[float], conc: list[dict], soak: dict | None) -> No
         ax[2].set(title="soak", xlabel="s")
         ax[2].legend(loc="upper left")
         ax3.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_png(fig, path, dpi=90)
 
 
 def case_processes(make, n: int, seconds: float, counts: list[int], rounds: int) -> list[dict]:

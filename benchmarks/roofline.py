@@ -207,6 +207,8 @@ def plot(rows: list[dict], cpu_ms: dict[str, float], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from dhsdk.figures import save_png
+
     stages = sorted({r["stage"] for r in rows}, key=[r["stage"] for r in rows].index)
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / (len(GPUS) + 1)
@@ -223,9 +225,8 @@ def plot(rows: list[dict], cpu_ms: dict[str, float], path: Path) -> None:
     ax.set_ylabel("frames / s (one stage alone)")
     ax.set_title("PROJECTION: roofline upper bounds from spec sheets, not measurements")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_png(fig, path, dpi=120)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,6 +134,8 @@ def plot(path: str, summary: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from dhsdk.figures import save_png
+
     rows = summary["windows"]
     t = [r["t"] / 60 for r in rows]
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -146,9 +148,7 @@ def plot(path: str, summary: dict) -> None:
     ax[1].legend()
     fig.suptitle(f"soak: {summary['minutes']:g} min, {summary['frames']} frames, {summary['mouth']} mouth, "
                  f"{summary['size'][0]}x{summary['size'][1]}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_png(fig, path, dpi=100)
 
 
 def main() -> None:

@@ -108,6 +108,12 @@ class Avatar:
         return str(self.manifest["mouth_model"])
 
     @property
+    def mouth_model_int8(self) -> str | None:
+        """Bundle-relative path of the trained mouth model's int8 twin, which the CPU path runs
+        (``dhsdk train mouth`` writes one when it keeps the quality), or None."""
+        return self.manifest.get("mouth_model_int8") or None
+
+    @property
     def closed_mouth(self) -> np.ndarray:
         """(N,) bool: base frames whose mouth is closed (``lip_gap < closed_threshold``); the
         footage's own neutral mouth, for showing silence."""

@@ -15,7 +15,8 @@ import argparse
 
 from dhsdk.errors import InputError
 
-_MOUTHS = ("warp", "lite", "full")  # = dhsdk.bench.run.MOUTHS (not imported: keeps --help light)
+# dhsdk.bench.run.MOUTHS (the default; not imported: keeps --help light), then those run on request
+_MOUTHS = ("warp", "lite", "full", "lite-int8")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -71,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the most concurrent streams the sweep tries (default 256)")
     parser.add_argument("--processes", type=_processes, default=1, metavar="K|auto",
                         help="render worker processes in the stream sweep (default 1: the Scheduler's own)")
-    parser.add_argument("--mouth", type=_mouths, default=_MOUTHS, metavar="warp|lite|full",
+    parser.add_argument("--mouth", type=_mouths, default=_MOUTHS[:3], metavar="warp|lite|full|lite-int8",
                         help="mouth model(s), comma-separated (default: all three)")
     parser.add_argument("--size", type=_size, default=(720, 1280), metavar="WxH", help="output frame size")
     parser.add_argument("--duration", type=float, default=None, metavar="S",

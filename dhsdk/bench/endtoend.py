@@ -39,11 +39,13 @@ def durations(seconds: float | None, quick: bool) -> Durations:
 
 
 class _WithMouthModel:
-    """An avatar whose ``mouth_model`` is replaced (every other attribute is the avatar's)."""
+    """An avatar whose ``mouth_model`` (and its int8 twin) is replaced (every other attribute is
+    the avatar's)."""
 
-    def __init__(self, avatar: Any, mouth_model: str):
+    def __init__(self, avatar: Any, mouth_model: str, mouth_model_int8: str | None = None):
         self._avatar = avatar
         self.mouth_model = mouth_model
+        self.mouth_model_int8 = mouth_model_int8
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):   # protocol lookups (pickle, copy) never reach the avatar
@@ -51,7 +53,7 @@ class _WithMouthModel:
         return getattr(self._avatar, name)
 
     def __reduce__(self) -> tuple:
-        return _WithMouthModel, (self._avatar, self.mouth_model)
+        return _WithMouthModel, (self._avatar, self.mouth_model, self.mouth_model_int8)
 
 
 def load_avatar(path: str | None) -> tuple[Any, dict[str, Any]]:
@@ -72,17 +74,20 @@ def load_avatar(path: str | None) -> tuple[Any, dict[str, Any]]:
 def lipsync_factory(ctx: Context, avatar: Any, mouth: str, size: tuple[int, int] | None = None
                     ) -> Callable[[], Any]:
     """A function that builds a fresh LipSync of ``avatar`` with ``mouth`` (``warp``, or a
-    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``), rendering natively at
-    ``size`` (``ctx.size`` when None: the avatar's base frames fitted to it once each)."""
+    random-weight ``lite``/``full`` UNet exported into ``ctx.workdir``, ``lite-int8`` the lite one
+    with its int8 twin), rendering natively at ``size`` (``ctx.size`` when None: the avatar's
+    base frames fitted to it once each)."""
     from dhsdk.pipeline.lipsync import LipSync
 
     size = tuple(size or ctx.size)
     if mouth == "warp":
         return lambda: LipSync(avatar, mouth="warp", device=ctx.device, size=size)
-    from dhsdk.bench.mouth import export_unet
+    from dhsdk.bench.mouth import export_unet, export_unet_int8
 
-    path, _, _ = export_unet(mouth, ctx.workdir)
-    wrapped = _WithMouthModel(avatar, str(path.resolve()))
+    config = mouth.removesuffix("-int8")
+    path, _, _ = export_unet(config, ctx.workdir)
+    int8 = export_unet_int8(config, ctx.workdir) if mouth.endswith("-int8") else None
+    wrapped = _WithMouthModel(avatar, str(path.resolve()), str(int8.resolve()) if int8 else None)
     return lambda: LipSync(wrapped, mouth="unet", device=ctx.device, size=size)
 
 

@@ -48,13 +48,29 @@ def export_unet(name: str, workdir: Path) -> tuple[Path, float, Any]:
     return path, counter.get_total_flops() / 1e9, model
 
 
-def unet_cases(workdir: Path, names: tuple[str, ...] = ("lite", "full")
+def export_unet_int8(name: str, workdir: Path) -> Path:
+    """The int8 twin (:mod:`dhsdk.runtime.int8`) of :func:`export_unet`'s model,
+    ``workdir/<name>.int8.onnx`` (reused when present), calibrated on random inputs in [0, 1]:
+    the speed of an avatar's own int8 model, not its quality."""
+    from dhsdk.models.inpaint import CONFIGS, IN_NAMES, example_inputs
+    from dhsdk.runtime.int8 import quantize
+
+    path, _, _ = export_unet(name, workdir)
+    out = path.with_suffix(".int8.onnx")
+    if not out.exists():
+        quantize(path, out, [{n: t.numpy() for n, t in zip(IN_NAMES, example_inputs(CONFIGS[name], batch=4))}])
+    return out
+
+
+def unet_cases(workdir: Path, names: tuple[str, ...] = ("lite", "full"), int8: tuple[str, ...] = ()
                ) -> tuple[dict[str, Callable[[], Any]], dict[str, float]]:
     """Cases timing one frame each, and GFLOPs per case.
 
     For each of ``names`` and the Wav2Lip-sized baseline: ``"<name> ort"`` (bare network,
     ONNX Runtime) and ``"<name> torch"`` (eager torch); for ``names`` also
-    ``"<name> UNetRenderer"`` (masking, condition map, network, colour match and blend).
+    ``"<name> UNetRenderer"`` (masking, condition map, network, colour match and blend); for
+    ``int8`` (of ``names``) ``"<name>-int8 ort"`` and ``"<name>-int8 UNetRenderer"``, the same
+    with the int8 twin (:func:`export_unet_int8`).
     """
     import torch
 
@@ -64,21 +80,27 @@ def unet_cases(workdir: Path, names: tuple[str, ...] = ("lite", "full")
 
     cases: dict[str, Callable[[], Any]] = {}
     gflops: dict[str, float] = {}
-    for name in (*names, WAV2LIP_SIZED[0]):
+    variants = [(name, name, False) for name in (*names, WAV2LIP_SIZED[0])] + [(f"{n}-int8", n, True) for n in int8]
+    for label, name, quantized in variants:
         path, flops, model = export_unet(name, workdir)
+        if quantized:
+            path = export_unet_int8(name, workdir)
         inputs = example_inputs(model.config)
-        runner = OnnxrtRunner(path, name=name).activate()
+        runner = OnnxrtRunner(path, name=label).activate()
         feeds = {n: t.numpy() for n, t in zip(IN_NAMES, inputs)}
 
         def ort_call(runner=runner, feeds=feeds):
             return runner.infer(feeds, check=False)
 
-        def torch_call(model=model, inputs=inputs):
-            with torch.inference_mode():
-                return model(*inputs)
+        cases[f"{label} ort"] = ort_call
+        gflops[f"{label} ort"] = flops
+        if not quantized:
+            def torch_call(model=model, inputs=inputs):
+                with torch.inference_mode():
+                    return model(*inputs)
 
-        cases[f"{name} ort"], cases[f"{name} torch"] = ort_call, torch_call
-        gflops[f"{name} ort"] = gflops[f"{name} torch"] = flops
+            cases[f"{label} torch"] = torch_call
+            gflops[f"{label} torch"] = flops
         if name in names:
             s = model.config.size
             rng = np.random.default_rng(0)
@@ -87,6 +109,6 @@ def unet_cases(workdir: Path, names: tuple[str, ...] = ("lite", "full")
             renderer = UNetRenderer(runner, rng.integers(0, 256, (s, s, 3), dtype=np.uint8), mask)
             crop = rng.integers(0, 256, (s, s, 3), dtype=np.uint8)
             lips = synthetic_lips(s)
-            cases[f"{name} UNetRenderer"] = lambda r=renderer, c=crop, lp=lips: r.render(c, lp, lp)
-            gflops[f"{name} UNetRenderer"] = flops
+            cases[f"{label} UNetRenderer"] = lambda r=renderer, c=crop, lp=lips: r.render(c, lp, lp)
+            gflops[f"{label} UNetRenderer"] = flops
     return cases, gflops

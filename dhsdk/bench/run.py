@@ -21,7 +21,7 @@ from dhsdk.bench.schema import SCHEMA_ID, clean
 from dhsdk.bench.stages import STAGES, Context, run_stage
 from dhsdk.bench.timing import machine
 
-MOUTHS = ("warp", "lite", "full")
+MOUTHS = ("warp", "lite", "full")   # the default; "lite-int8" (the lite UNet's int8 twin) on request
 # Relative change always treated as noise for micro-benchmark medians and ratios: runs of the
 # same code on a shared 2-core machine differ by this much even when each run's own spread is small.
 MICRO_TOL = 0.10
@@ -35,7 +35,7 @@ class Config:
         device: ``"cpu" | "cuda" | "auto"``.
         avatar: avatar directory; the bundled avatar when None.
         streams: concurrent-stream counts to try.
-        mouths: mouth models (subset of :data:`MOUTHS`).
+        mouths: mouth models (of :data:`MOUTHS` and ``"lite-int8"``).
         size: output (width, height).
         duration: seconds of speech per end-to-end case (None: the default of the mode).
         quick: the ~1 minute run.

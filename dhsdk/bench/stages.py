@@ -188,11 +188,12 @@ def mouth(ctx: Context) -> dict[str, Any]:
     torch, and the Wav2Lip-sized generator at 96 x 96 as the baseline."""
     cases: dict[str, Callable[[], Any]] = {}
     notes = []
-    unets = tuple(m for m in ctx.mouths if m in ("lite", "full"))
+    unets = tuple(m for m in ("lite", "full") if m in ctx.mouths or f"{m}-int8" in ctx.mouths)
+    int8 = tuple(m for m in unets if f"{m}-int8" in ctx.mouths)
     if unets:
         from dhsdk.bench.mouth import unet_cases
 
-        built, gflops = unet_cases(ctx.workdir, unets)
+        built, gflops = unet_cases(ctx.workdir, unets, int8)
         cases.update({k.replace("UNetRenderer", "renderer"): v for k, v in built.items()})
         notes.append("GFLOPs/frame: " + ", ".join(f"{k.split()[0]} {v:.2f}" for k, v in gflops.items()
                                                   if k.endswith(" ort")))
@@ -207,6 +208,7 @@ def mouth(ctx: Context) -> dict[str, Any]:
     ratios = {f"{m}_vs_wav2lip_sized": _ratio(res, "wav2lip-sized ort", f"{m} renderer")
               for m in ctx.mouths if f"{m} renderer" in res and "wav2lip-sized ort" in res}
     ratios.update({f"{m}_ort_vs_torch": _ratio(res, f"{m} torch", f"{m} ort") for m in unets})
+    ratios.update({f"{m}_int8_vs_float32": _ratio(res, f"{m} ort", f"{m}-int8 ort") for m in int8})
     baselines = [c for c in res if c.endswith(" torch") or c.startswith("wav2lip-sized")]
     return {"cases": res, "ratios": ratios, "baselines": baselines,
             "notes": "; ".join(["random weights (speed is weight-independent)", *notes])}

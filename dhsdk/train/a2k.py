@@ -10,8 +10,10 @@
 2. **Viseme table** (:mod:`dhsdk.train.visemes`): fitted on the training clips' real lips first, so
    teacher and generated targets speak the same lip language as the measured ones.
 3. **Optimisation** (:func:`fit`): AdamW, cosine schedule, keypoint-space loss with extra weight on
-   the mouth opening; validated every ``--every`` steps on the validation sentences (mouth-opening
-   correlation with the real lips), the best weights kept.
+   the mouth opening over random windows, plus runs of consecutive frames whose predicted opening
+   must rise and fall with the target's (:func:`corr_loss`: the per-frame loss alone rewards the
+   average shape, not following a sentence); validated every ``--every`` steps on the validation
+   sentences (mouth-opening correlation with the real lips), the best weights kept.
 
 Checkpoints go to ``--workdir`` (``<dhsdk cache>/a2k-train`` by default), never into the repo; a run
 interrupted for any reason resumes from its checkpoint when started again with the same recipe.
@@ -35,6 +37,10 @@ DEFAULT_OUT = ASSETS / "a2k.onnx"
 SPLIT_PATH = ASSETS / "grid_split.json"
 MIX = {"real": 0.3, "teacher": 0.3, "generated": 0.4}   # batch share of each data source
 OPENING_WEIGHT = 2.0    # extra loss weight of the inner-lip gap (the mouth opening everything is judged by)
+SEQ_FRAMES = 48         # video frames (1.92 s at 25 fps) per run of the sequence loss
+SEQ_STRIDE = 4          # mel frames between a run's video frames (25 fps)
+SEQ_WEIGHT = 0.5        # weight of the runs' per-frame loss
+CORR_WEIGHT = 0.5       # weight of the runs' opening-correlation loss (1 - r per run)
 
 
 def grid_split() -> dict[str, Any]:
@@ -53,7 +59,8 @@ class Recipe:
         real_copies: augmented copies of each real clip (besides the clean one).
         teacher_copies: augmented copies of each teacher-labelled recording.
         generated_copies: strongly augmented copies of each generated utterance.
-        batch: windows per step.
+        batch: random windows per step.
+        runs: runs of :data:`SEQ_FRAMES` consecutive frames per step (the sequence loss; 0: none).
         lr: peak learning rate.
         every: steps between validations and checkpoints.
         seed: every random choice.
@@ -66,6 +73,7 @@ class Recipe:
     teacher_copies: int = 8
     generated_copies: int = 1
     batch: int = 256
+    runs: int = 4
     lr: float = 2e-3
     every: int = 1000
     seed: int = 0
@@ -92,10 +100,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", default=None, help="checkpoint folder (default: <dhsdk cache>/a2k-train)")
 
 
-def batches(pool, batch: int, rng: np.random.Generator, mix: dict[str, float]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless (B, 80, W) mel windows and (B, K) coefficient targets from a :class:`~dhsdk.train.a2k_data.Pool`."""
+def batches(pool, batch: int, runs: int, rng: np.random.Generator, mix: dict[str, float]) -> Iterator[tuple]:
+    """Endless training batches from a :class:`~dhsdk.train.a2k_data.Pool`: (B, 80, W) mel windows
+    and (B, K) coefficient targets drawn at random, then ``runs`` runs of :data:`SEQ_FRAMES`
+    consecutive video frames as (runs * SEQ_FRAMES, 80, W) windows and their targets."""
     while True:
-        yield pool.batch(batch, rng, mix)
+        yield pool.batch(batch, rng, mix) + (pool.sequences(runs, SEQ_FRAMES, SEQ_STRIDE, rng, mix) if runs else ())
 
 
 @dataclass
@@ -140,6 +150,17 @@ class FitState:
     optim: dict[str, Any] | None = None
 
 
+def _gap(coeffs):
+    """(B, K) lip-shape coefficients (or their difference) -> (B, 40, 2) deltas, (B,) inner-lip gap."""
+    import torch
+
+    from dhsdk.geometry import INNER_BOTTOM, INNER_TOP
+    from dhsdk.models import lipshape
+
+    deltas = torch.einsum("bk,kpc->bpc", coeffs, torch.from_numpy(lipshape.basis()).to(coeffs.dtype))
+    return deltas, deltas[:, INNER_BOTTOM, 1] - deltas[:, INNER_TOP, 1]
+
+
 def loss_fn(pred, target):
     """Loss between (B, K) predicted and target lip-shape coefficients, measured on the lips.
 
@@ -149,15 +170,45 @@ def loss_fn(pred, target):
     """
     import torch
 
-    from dhsdk.geometry import INNER_BOTTOM, INNER_TOP
-    from dhsdk.models import lipshape
-
-    basis = torch.from_numpy(lipshape.basis()).to(pred.dtype)
-    diff = torch.einsum("bk,kpc->bpc", pred - target, basis)
+    diff, gap = _gap(pred - target)
     point = torch.nn.functional.smooth_l1_loss(diff, torch.zeros_like(diff), beta=0.01)
-    gap = diff[:, INNER_BOTTOM, 1] - diff[:, INNER_TOP, 1]
     opening = torch.nn.functional.smooth_l1_loss(gap, torch.zeros_like(gap), beta=0.01)
     return (point + OPENING_WEIGHT * opening) / 0.05
+
+
+def corr_loss(pred, target, length: int):
+    """Mean ``1 - r`` between predicted and target mouth opening over runs of ``length`` frames.
+
+    A per-frame loss rewards the average shape; this one rewards following the target's rises
+    and falls within a sentence, which is what the opening correlation judges. Runs whose target
+    hardly moves (gap std < 0.01 eye distances, e.g. silence) are left out.
+
+    Args:
+        pred, target: (R * length, K) coefficients, run by run.
+    """
+    p = _gap(pred)[1].view(-1, length)
+    t = _gap(target)[1].view(-1, length)
+    keep = t.std(dim=1) > 0.01
+    if not bool(keep.any()):
+        return pred.sum() * 0.0
+    p = p[keep] - p[keep].mean(dim=1, keepdim=True)
+    t = t[keep] - t[keep].mean(dim=1, keepdim=True)
+    return (1.0 - (p * t).sum(1) / (p.norm(dim=1) * t.norm(dim=1) + 1e-6)).mean()
+
+
+def batch_loss(model, batch: tuple):
+    """Training loss of one batch: (x, y) random windows, optionally followed by (xs, ys) runs of
+    :data:`SEQ_FRAMES` frames (:func:`batches`) that add :data:`SEQ_WEIGHT` of their per-frame loss
+    and :data:`CORR_WEIGHT` of :func:`corr_loss`."""
+    import torch
+
+    x, y, *runs = (torch.from_numpy(a) for a in batch)
+    loss = loss_fn(model.coeffs(x), y)
+    if runs:
+        xs, ys = runs
+        pred = model.coeffs(xs)
+        loss = loss + SEQ_WEIGHT * loss_fn(pred, ys) + CORR_WEIGHT * corr_loss(pred, ys, SEQ_FRAMES)
+    return loss
 
 
 def fit(model, data: Iterator[tuple[np.ndarray, np.ndarray]], schedule: Schedule,
@@ -167,7 +218,8 @@ def fit(model, data: Iterator[tuple[np.ndarray, np.ndarray]], schedule: Schedule
 
     Args:
         model: the network (trained in place).
-        data: endless batches of (B, 80, W) float32 log-mel windows and (B, K) float32 targets.
+        data: endless batches of (B, 80, W) float32 log-mel windows and (B, K) float32 targets,
+            optionally followed by runs of consecutive frames (see :func:`batch_loss`).
         schedule: steps, time bound, learning rate, checkpoint interval, patience.
         validate: score of the model on held-out data, lower is better (called under no_grad
             before the first step, every ``schedule.every`` steps and at the end). With it the
@@ -206,8 +258,7 @@ def fit(model, data: Iterator[tuple[np.ndarray, np.ndarray]], schedule: Schedule
         done = min(1.0, max(step / schedule.steps, elapsed / (schedule.minutes * 60)))
         for group in opt.param_groups:
             group["lr"] = schedule.lr * min(1.0, (step + 1) / schedule.warmup) * 0.5 * (1 + np.cos(np.pi * done))
-        x, y = next(data)
-        loss = loss_fn(model.coeffs(torch.from_numpy(x)), torch.from_numpy(y))
+        loss = batch_loss(model, next(data))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -362,7 +413,7 @@ def train(recipe: Recipe, av: Path, shared: Path | None, workdir: Path, table_ou
 
     schedule = Schedule(recipe.steps, recipe.minutes, recipe.lr, warmup=200, every=recipe.every, patience=8)
     rng = np.random.default_rng([recipe.seed, state.step])
-    model, state = fit(model, batches(data.pool, recipe.batch, rng, MIX), schedule, validate, state, save)
+    model, state = fit(model, batches(data.pool, recipe.batch, recipe.runs, rng, MIX), schedule, validate, state, save)
     return model, state, data
 
 

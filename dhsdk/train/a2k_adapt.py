@@ -62,6 +62,7 @@ AUTO_CORR_SLACK = 0.01  # ... while its held-out opening r drops by no more than
 VAL_SHARE = 0.2        # share of the clip's speech frames in the held-out tail
 AUGMENTED = 2          # augmented copies of the audio besides the clean one
 BATCH = 128            # frames per optimiser step
+RUNS = 4               # ... and runs of consecutive frames (the recipe's sequence loss)
 # ONNX Runtime vs torch on the same float32 graph differ by summation order only (~1e-6 here);
 # 1e-4 canonical units is 1e-4 of the eye distance, far below a pixel: more means a broken export.
 ONNX_TOL = 1e-4
@@ -104,7 +105,10 @@ class Clip:
         coeffs: (T, K) float32 their least-squares lip-shape coefficients.
         neutral: (40, 2) float32 the neutral mouth, canonical units.
         face: (T,) bool the mesh found the face in the frame.
-        speech: (T,) bool speech activity under the frame (LipSync's definition).
+        speech: (T,) bool speech activity under the frame (LipSync's definition: the level, so
+            a noisy room's silence may count; it decides which frames are trained and held out).
+        voiced: (T,) bool speech by the material review's voice-activity detector
+            (:func:`dhsdk.avatar.audio_quality.measure_audio`): what "seconds of speech" counts.
     """
 
     path: Path
@@ -116,11 +120,12 @@ class Clip:
     neutral: np.ndarray
     face: np.ndarray
     speech: np.ndarray
+    voiced: np.ndarray
 
     @property
     def usable_s(self) -> float:
-        """Seconds of speech with the face visible."""
-        return float((self.face & self.speech).sum() / self.fps)
+        """Seconds of voiced speech with the face visible (the review's count of speech)."""
+        return float((self.face & self.voiced).sum() / self.fps)
 
     def windows(self, frames: np.ndarray, copy: int = 0) -> np.ndarray:
         """(B, 80, 29) float32 model inputs of video frames ``frames`` from audio ``copy`` (0: clean)."""
@@ -181,7 +186,7 @@ def measure_clip(video: str | Path, neutral: np.ndarray | None = None, seed: int
     usable = clip.usable_s
     if usable < MIN_SPEECH_S:
         raise InputError(f"{path} has {usable:.1f} s of speech with the face visible (face found in "
-                         f"{clip.face.mean():.0%} of frames, speech under {clip.speech.mean():.0%}); adapting a2k "
+                         f"{clip.face.mean():.0%} of frames, voiced speech under {clip.voiced.mean():.0%}); adapting a2k "
                          f"needs >= {MIN_SPEECH_S:g} s: {RECORD}")
     return clip
 
@@ -201,19 +206,22 @@ def clip_from_track(path: str | Path, track: Any, pcm: np.ndarray, neutral: np.n
         neutral: (40, 2) canonical neutral mouth (an avatar's); the clip's own when None.
         seed: augmentation seed.
     """
+    from dhsdk.avatar.audio_quality import measure_audio
     from dhsdk.train.av_data import neutral_of, raw_canonical_lips
 
     fps = track.fps
     n = min(len(track.lips), frame_count(len(pcm), fps))
     face = track.found[:n]
     speech = speech_activity(frame_energy_db(pcm, SAMPLE_RATE, fps, n), fps) > 0.5
+    voiced = measure_audio(pcm).speech_at(fps, n)
     lips = raw_canonical_lips(track)[:n]
     neutral = neutral_of(lips) if neutral is None else np.asarray(neutral, np.float32)
     deltas = np.where(face[:, None, None], lips - neutral, 0.0).astype(np.float32)
     rng = np.random.default_rng(seed)
     copies = [augment(pcm, rng, speed=False) for _ in range(AUGMENTED)]   # frame-aligned: no speed change
     mels = [log_mel(pcm)] + [log_mel(c.pcm, c.warp) for c in copies]
-    return Clip(Path(path), fps, mels, mel_centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech)
+    return Clip(Path(path), fps, mels, mel_centre(np.arange(n), fps), deltas, project(deltas), neutral, face, speech,
+                voiced)
 
 
 def split(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
@@ -273,12 +281,26 @@ def net_from_onnx(path: str | Path) -> Any:
     return model.eval()
 
 
-def _batches(clip: Clip, frames: np.ndarray, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Endless (mel windows (B, 80, 29), coefficient targets (B, K)) over ``frames``, each batch
-    from one audio copy."""
+def _batches(clip: Clip, frames: np.ndarray, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, ...]]:
+    """Endless batches over ``frames``, each from one audio copy, in the form the recipe trains
+    on (:func:`dhsdk.train.a2k.batch_loss`): mel windows (B, 80, 29) and coefficient targets
+    (B, K) of random frames, then :data:`RUNS` runs of :data:`~dhsdk.train.a2k.SEQ_FRAMES`
+    consecutive frames (when the clip has such runs), so adapting keeps the model following
+    sentences, not just the average mouth."""
+    from dhsdk.train.a2k import SEQ_FRAMES
+
+    inside = np.zeros(len(clip.face), bool)
+    inside[frames] = True
+    whole = np.convolve(inside, np.ones(SEQ_FRAMES, int), "valid") == SEQ_FRAMES   # run start -> all inside
+    starts = np.flatnonzero(whole)
     while True:
+        copy = int(rng.integers(len(clip.mels)))
         pick = rng.choice(frames, BATCH)
-        yield clip.windows(pick, int(rng.integers(len(clip.mels)))), clip.coeffs[pick]
+        batch = (clip.windows(pick, copy), clip.coeffs[pick])
+        if len(starts):
+            runs = (rng.choice(starts, RUNS)[:, None] + np.arange(SEQ_FRAMES)).ravel()
+            batch += (clip.windows(runs, copy), clip.coeffs[runs])
+        yield batch
 
 
 def _checkpoint_key(clip: Clip) -> str:
@@ -338,7 +360,7 @@ def adapt(clip: Clip, out: str | Path, opts: AdaptOptions = AdaptOptions()) -> d
     pred, diff = export_checked(model, out, val_x)
     ckpt.unlink(missing_ok=True)
     floor = np.linalg.norm(lipshape.coeffs_to_deltas(clip.coeffs[val_frames]) - clip.deltas[val_frames], axis=-1)
-    return {"video": clip.path.name, "fps": clip.fps, "speech_s": float((clip.face & clip.speech).sum() / clip.fps),
+    return {"video": clip.path.name, "fps": clip.fps, "speech_s": clip.usable_s,
             "train_frames": int(len(train_frames)), "val_frames": int(len(val_frames)), "steps": state.step,
             "before": before, "after": metrics(pred, clip, val_frames),
             "projection_floor": float(floor.mean() / width), "onnx_max_abs_diff": diff,

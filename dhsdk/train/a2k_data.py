@@ -203,16 +203,44 @@ class Pool:
         self.target = np.concatenate(targets)
         index, source = np.concatenate(index), np.concatenate(source)
         self.index = {name: index[source == j] for j, name in enumerate(self.sources)}
+        self.valid = np.zeros(len(self.mel), bool)
+        self.valid[index] = True
 
     def frames(self, source: str) -> int:
         """Valid target frames of one source."""
         return len(self.index.get(source, ()))
 
-    def batch(self, size: int, rng: np.random.Generator, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """(size, 80, W) float32 mel windows and (size, K) targets, sources mixed by ``weights``."""
+    def _counts(self, size: int, rng: np.random.Generator, weights: dict[str, float]) -> dict[str, int]:
         names = [s for s in self.sources if weights.get(s, 0) > 0 and self.frames(s)]
         p = np.array([weights[s] for s in names], np.float64)
-        counts = rng.multinomial(size, p / p.sum())
-        centres = np.concatenate([rng.choice(self.index[s], c) for s, c in zip(names, counts)])
+        return dict(zip(names, rng.multinomial(size, p / p.sum())))
+
+    def _windows(self, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         idx = centres[:, None] + np.arange(-self.past, self.future + 1)[None]
         return np.ascontiguousarray(self.mel[idx].transpose(0, 2, 1)), self.target[centres]
+
+    def batch(self, size: int, rng: np.random.Generator, weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """(size, 80, W) float32 mel windows and (size, K) targets, sources mixed by ``weights``."""
+        counts = self._counts(size, rng, weights)
+        return self._windows(np.concatenate([rng.choice(self.index[s], c) for s, c in counts.items()]))
+
+    def sequences(self, count: int, length: int, stride: int, rng: np.random.Generator,
+                  weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` runs of ``length`` consecutive video frames, ``stride`` mel frames apart (4 at
+        25 fps), each inside one utterance with every target valid; sources mixed by ``weights``.
+
+        Returns:
+            (count * length, 80, W) float32 mel windows and (count * length, K) targets, run by run.
+        """
+        steps = stride * np.arange(length)
+        centres = []
+        for name, c in self._counts(count, rng, weights).items():
+            for _ in range(c):
+                for _ in range(1000):
+                    run = rng.choice(self.index[name]) + steps
+                    if run[-1] < len(self.valid) and self.valid[run].all():
+                        break
+                else:
+                    raise ValueError(f"no run of {length} valid frames {stride} apart in the {name} utterances")
+                centres.append(run)
+        return self._windows(np.concatenate(centres))

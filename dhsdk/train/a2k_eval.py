@@ -7,7 +7,8 @@ deltas (:meth:`dhsdk.models.a2k_runner.A2K.predict`, or a torch model wrapped by
 
 - :func:`real_lips`: on talking clips with measured lips (GRID test sentences), the predicted
   mouth opening vs the person's own, per clip (Pearson r; the best lag within ±200 ms), with the
-  same-clip baseline of the loudness envelope; the share of closed frames in silence and in p/b/m.
+  same-clip baseline of the loudness envelope; the share of closed frames in silence and in p/b/m
+  (:func:`clip_figures`, :func:`summarise`; a measured render gets the same figures from them).
 - :func:`teacher_agreement`: on real speech of a speaker never trained on, the predicted opening
   vs the teacher's curve (pocketsphinx phones through the viseme table) and vs loudness.
 - :func:`held_out`: generated speech in voices and sentences never trained on.
@@ -49,52 +50,79 @@ def loudness(pcm: np.ndarray, fps: float, frames: int) -> np.ndarray:
     return frame_energy_db(pcm, 16000, fps, frames)
 
 
+def clip_figures(opening: np.ndarray, real: np.ndarray, found: np.ndarray, pcm: np.ndarray, fps: float,
+                 phones: list[tuple[float, float, str]]) -> dict:
+    """How one clip's shown mouth opening follows the person's real one.
+
+    Args:
+        opening: (T,) inner-lip gap shown (predicted, or measured on a render), eye distances.
+        real: (T,) the person's measured gap; found: (T,) bool frames where both were measured.
+        pcm: the clip's 16 kHz soundtrack; fps: its frame rate.
+        phones: (start s, end s, label) alignment of the soundtrack.
+
+    Returns:
+        ``r`` (Pearson at lag 0 over ``found``), ``r_words`` (the same within the words,
+        :func:`within_words`), ``r_best`` and ``lag_ms`` (peak and lag within ±200 ms),
+        ``loudness_r`` (the audio level's r), and per-frame bools: ``silence`` (frames away from
+        speech shown closed), ``pbm`` (one per p/b/m phone: a closed frame inside),
+        ``pbm_frames`` (frames inside p/b/m phones shown closed).
+    """
+    from dhsdk.train.visemes import speech_near
+
+    t = len(opening)
+    times = np.arange(t) / fps
+    curve = lag_curve(np.nan_to_num(opening), np.nan_to_num(real), fps, MAX_LAG_S * 1000, found, found)
+    words = found & within_words(phones, times)
+    speech = speech_near(phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
+    closed = opening < CLOSED
+    pbm, pbm_frames = [], []
+    for start, end, lab in phones:
+        if lab in BILABIAL:
+            inside = (times >= start - 0.5 / fps) & (times < end + 0.5 / fps)
+            if inside.any():
+                pbm.append(bool(closed[inside].any()))
+                pbm_frames += list(closed[inside])
+    return {"r": pearson(opening[found], real[found]), "r_words": pearson(opening[words], real[words]),
+            "r_best": curve.peak, "lag_ms": curve.best_ms,
+            "loudness_r": pearson(loudness(pcm, fps, t)[found], real[found]),
+            "silence": list(closed[~speech & found]), "pbm": pbm, "pbm_frames": pbm_frames}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Figures over clips from :func:`clip_figures` rows.
+
+    Returns:
+        ``opening_corr`` (mean per-clip r), ``opening_corr_words``, ``opening_corr_best`` (means),
+        ``best_lag_ms`` (median), ``loudness_corr`` (mean), ``silence_closed``, ``pbm_closed``,
+        ``pbm_frames_closed`` (shares over all clips' frames or phones; nan when there are none),
+        ``clips``.
+    """
+    def share(key: str) -> float:
+        values = sum((r[key] for r in rows), [])
+        return float(np.mean(values)) if values else float("nan")
+
+    return {"clips": len(rows), "opening_corr": float(np.nanmean([r["r"] for r in rows])),
+            "opening_corr_words": float(np.nanmean([r["r_words"] for r in rows])),
+            "opening_corr_best": float(np.nanmean([r["r_best"] for r in rows])),
+            "best_lag_ms": float(np.nanmedian([r["lag_ms"] for r in rows])),
+            "loudness_corr": float(np.nanmean([r["loudness_r"] for r in rows])),
+            "silence_closed": share("silence"), "pbm_closed": share("pbm"), "pbm_frames_closed": share("pbm_frames")}
+
+
 def real_lips(predict: Predict, clips: list) -> dict:
     """Predicted vs measured mouth opening on talking clips (:class:`dhsdk.train.av_data.AVClip`
     with phones).
 
     Returns:
-        ``opening_corr`` (mean per-clip r at lag 0), ``opening_corr_words`` (the same within the
-        words, :func:`within_words`), ``opening_corr_best`` and ``best_lag_ms``
-        (mean and median over clips of the best lag within ±200 ms), ``loudness_corr`` (the same
-        r for the audio level), ``silence_closed`` (share of frames in silence, away from speech,
-        predicted closed), ``pbm_closed`` (share of p/b/m phones with at least one closed frame
-        inside), ``pbm_frames_closed`` (share of frames inside p/b/m phones predicted closed),
-        ``clips``, and ``per_clip`` r values.
+        :func:`summarise` of the clips, and ``per_clip`` r values.
     """
-    from dhsdk.train.visemes import speech_near
-
-    rs, words, best, lags, loud, sil, pbm, pbm_frames, per = [], [], [], [], [], [], [], [], []
+    rows = []
     for clip in clips:
-        t = len(clip.lips)
-        pred = predict(clip.pcm, clip.fps)[:t]
+        pred = predict(clip.pcm, clip.fps)[:len(clip.lips)]
         t = len(pred)
-        op = mouth_opening(clip.neutral + pred)
-        real, found = clip.opening[:t], clip.found[:t]
-        r = pearson(op[found], real[found])
-        curve = lag_curve(op, np.nan_to_num(real), clip.fps, MAX_LAG_S * 1000, found, found)
-        rs.append(r)
-        best.append(curve.peak)
-        lags.append(curve.best_ms)
-        per.append(round(r, 3))
-        loud.append(pearson(loudness(clip.pcm, clip.fps, t)[found], real[found]))
-        times = np.arange(t) / clip.fps
-        inside_words = found & within_words(clip.phones, times)
-        words.append(pearson(op[inside_words], real[inside_words]))
-        speech = speech_near(clip.phones, int(np.ceil(times[-1] * 100)) + 1)[np.round(times * 100).astype(int)]
-        sil += list(op[~speech] < CLOSED)
-        for start, end, lab in clip.phones:
-            if lab in BILABIAL:
-                inside = (times >= start - 0.5 / clip.fps) & (times < end + 0.5 / clip.fps)
-                if inside.any():
-                    pbm.append(bool((op[inside] < CLOSED).any()))
-                    pbm_frames += list(op[inside] < CLOSED)
-    return {"clips": len(clips), "opening_corr": float(np.nanmean(rs)),
-            "opening_corr_words": float(np.nanmean(words)), "opening_corr_best": float(np.nanmean(best)),
-            "best_lag_ms": float(np.nanmedian(lags)), "loudness_corr": float(np.nanmean(loud)),
-            "silence_closed": float(np.mean(sil)) if sil else float("nan"),
-            "pbm_closed": float(np.mean(pbm)) if pbm else float("nan"),
-            "pbm_frames_closed": float(np.mean(pbm_frames)) if pbm_frames else float("nan"), "per_clip": per}
+        rows.append(clip_figures(mouth_opening(clip.neutral + pred), clip.opening[:t], clip.found[:t], clip.pcm,
+                                 clip.fps, clip.phones))
+    return {**summarise(rows), "per_clip": [round(r["r"], 3) for r in rows]}
 
 
 def teacher_agreement(predict: Predict, pcm: np.ndarray, phones: list[tuple[float, float, str]],

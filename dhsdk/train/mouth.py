@@ -41,6 +41,8 @@ class TrainOptions:
         patience: validations without PSNR improvement before stopping.
         ref_gap: minimum frame distance between a sample and its reference.
         seed: RNG seed.
+        int8: also write an int8 model for the CPU (:func:`add_int8`), used where it keeps the
+            quality.
     """
 
     config: str = "lite"
@@ -53,6 +55,7 @@ class TrainOptions:
     patience: int = 5
     ref_gap: int = 10
     seed: int = 0
+    int8: bool = True
 
 
 def _ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -87,8 +90,52 @@ def masked_metrics(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> tu
     return 10.0 * np.log10(1.0 / max(mse, 1e-10)), float(ssim)
 
 
+def _split(n: int, val_frac: float) -> tuple[int, int]:
+    """(training frames, held-out frames at the end) of an ``n``-frame clip."""
+    n_val = max(1, int(round(n * val_frac)))
+    return n - n_val, n_val
+
+
 def _val_refs(n_train: int, n_val: int) -> np.ndarray:
     return np.full(n_val, n_train // 2)
+
+
+INT8_MAX_DROP_DB = 0.5   # held-out PSNR the int8 model may lose against float32 and still be used
+INT8_CALIBRATION = 32    # training frames whose activations set the int8 ranges
+
+
+def add_int8(onnx_path: Path, crops: np.ndarray, lips: np.ndarray, mask: np.ndarray, opts: TrainOptions
+             ) -> tuple[Path | None, dict]:
+    """Quantise the exported model to int8 for the CPU (:mod:`dhsdk.runtime.int8`), calibrated on
+    training frames, and keep it only if its held-out PSNR is within :data:`INT8_MAX_DROP_DB` of
+    the float32 model's (both run with ONNX Runtime on the held-out frames of :func:`train`).
+
+    Returns:
+        (``<stem>.int8.onnx`` beside ``onnx_path``, or None when it was not kept; metrics
+        ``fp32_ort_psnr``, ``int8_psnr``).
+    """
+    from dhsdk.runtime.int8 import quantize
+    from dhsdk.runtime.ort import OnnxrtRunner
+
+    n_train, n_val = _split(len(crops), opts.val_frac)
+    rng = np.random.default_rng(opts.seed)
+    idx = rng.choice(n_train, min(INT8_CALIBRATION, n_train), replace=False)
+    refs = pick_references(n_train, rng, opts.ref_gap)[idx]
+    calibration = [dict(zip(("masked", "reference", "condition"), make_batch(crops, lips, mask, part, refs_part)[:3]))
+                   for part, refs_part in zip(np.array_split(idx, max(1, len(idx) // 4)),
+                                              np.array_split(refs, max(1, len(idx) // 4)))]
+    out = onnx_path.with_suffix(".int8.onnx")
+    quantize(onnx_path, out, calibration)
+    vm, vr, vc, vt = make_batch(crops, lips, mask, np.arange(n_train, n_train + n_val), _val_refs(n_train, n_val))
+    feeds = {"masked": vm, "reference": vr, "condition": vc}
+    scores = {}
+    for name, path in (("fp32_ort_psnr", onnx_path), ("int8_psnr", out)):
+        with OnnxrtRunner(str(path), name=name) as runner:
+            scores[name] = masked_metrics(runner.infer(feeds)["rgb"], vt, mask)[0]
+    if scores["int8_psnr"] < scores["fp32_ort_psnr"] - INT8_MAX_DROP_DB:
+        out.unlink()
+        return None, scores
+    return out, scores
 
 
 def train(crops: np.ndarray, lips: np.ndarray, mask: np.ndarray, opts: TrainOptions,
@@ -114,10 +161,9 @@ def train(crops: np.ndarray, lips: np.ndarray, mask: np.ndarray, opts: TrainOpti
         raise InputError(f"crops are {crops.shape[1:]}, the '{opts.config}' model needs "
                          f"({cfg.size}, {cfg.size}, 3)")
     n = len(crops)
-    n_val = max(1, int(round(n * opts.val_frac)))
-    if n - n_val < 2:
+    n_train, n_val = _split(n, opts.val_frac)
+    if n_train < 2:
         raise InputError(f"clip has {n} frames; need at least {n_val + 2} to train and validate")
-    n_train = n - n_val
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)
     model = InpaintUNet(cfg)
@@ -170,7 +216,8 @@ def train(crops: np.ndarray, lips: np.ndarray, mask: np.ndarray, opts: TrainOpti
 
 def train_for_avatar(avatar, opts: TrainOptions) -> tuple[Path, dict]:
     """Train on the avatar's own frames, export ``mouth_<config>.onnx`` into the bundle and
-    record it as ``"mouth_model"`` in its ``manifest.json`` (the pipeline picks it up there).
+    record it as ``"mouth_model"`` in its ``manifest.json`` (the pipeline picks it up there),
+    with its int8 twin for the CPU as ``"mouth_model_int8"`` when one was kept (:func:`add_int8`).
 
     Args:
         avatar: an avatar (uses ``path``, ``manifest``, ``num_frames``, ``frame``, ``lips``,
@@ -189,5 +236,10 @@ def train_for_avatar(avatar, opts: TrainOptions) -> tuple[Path, dict]:
     model, metrics = train(crops, lips, mask, opts, ckpt_path=bundle / f"mouth_{opts.config}.ckpt")
     onnx_path = bundle / f"mouth_{opts.config}.onnx"
     export_onnx(model, onnx_path)
-    update_manifest(bundle, mouth_model=onnx_path.name, mouth_metrics={k: float(v) for k, v in metrics.items()})
+    int8 = None
+    if opts.int8:
+        int8, scores = add_int8(onnx_path, crops, lips, mask, opts)
+        metrics.update(scores)
+    update_manifest(bundle, mouth_model=onnx_path.name, mouth_model_int8=int8.name if int8 else None,
+                    mouth_metrics={k: float(v) for k, v in metrics.items()})
     return onnx_path, metrics

@@ -134,3 +134,29 @@ def test_bad_batches_are_refused():
     with pytest.raises(InputError, match="NaN"):
         path.render([0], bad)
     assert path.render([], np.zeros((0, 40, 2), np.float32)) == []
+
+
+def test_the_cpu_runs_the_int8_twin_the_manifest_names(unet_avatar, tmp_path):
+    """With ``mouth_model_int8`` named, the UNet renderer runs that model: its crops equal a
+    renderer built on the int8 file, and stay within a few grey levels of the float32 ones."""
+    pytest.importorskip("onnx", reason="int8 quantisation needs onnx: pip install 'dhsdk[train]'")
+    from dhsdk.bench.mouth import synthetic_lips
+    from dhsdk.models.inpaint import CONFIGS, IN_NAMES, example_inputs
+    from dhsdk.render.unet import UNetRenderer
+    from dhsdk.runtime.int8 import quantize
+
+    int8 = tmp_path / "lite.int8.onnx"
+    quantize(unet_avatar.mouth_model, int8,
+             [{n: t.numpy() for n, t in zip(IN_NAMES, example_inputs(CONFIGS["lite"], batch=4))}])
+    avatar = SyntheticAvatar(200, 280, frames=8, mouth_model=unet_avatar.mouth_model)
+    avatar.mouth_model_int8 = str(int8)
+    renderer = make_renderer(avatar, "unet")
+    crops = np.random.default_rng(0).integers(0, 256, (3, 128, 128, 3), dtype=np.uint8)
+    lips = np.repeat(synthetic_lips(128)[None], 3, 0)
+    got = renderer.render_batch(crops, lips, lips)
+    ref, _ = avatar.reference_crop(128)
+    same = UNetRenderer(str(int8), ref, avatar.mouth_mask(128)).render_batch(crops, lips, lips)
+    np.testing.assert_array_equal(got, same)
+    fp32 = make_renderer(unet_avatar, "unet").render_batch(crops, lips, lips)
+    diff = np.abs(got.astype(int) - fp32)
+    assert diff.max() <= 12 and diff.mean() < 1.5 and diff.any()

@@ -201,3 +201,21 @@ def test_avatar_create_adapts_on_its_own_speech(talking, tmp_path, monkeypatch):
     short, _ = create_avatar(talking, tmp_path / "short", show_progress=False)
     assert not short.manifest["a2k_adaptation"]["adapted"]
     assert "needs >= 20 s" in short.manifest["a2k_adaptation"]["reason"]
+
+
+def test_seconds_of_speech_count_voices_not_room_noise(talking):
+    """The speech gates count what the material review's voice-activity detector hears: under
+    the same face track, a soundtrack of room noise as loud as speech (which LipSync's level-based
+    activity takes for speech) has next to no seconds of speech; the real soundtrack has them."""
+    from dhsdk.audio import load_audio
+    from dhsdk.avatar.analyze import analyze
+    from dhsdk.avatar.material import open_material
+
+    track = analyze(open_material(talking), show_progress=False).track
+    voice = load_audio(talking)
+    rms = float(np.sqrt(np.mean(voice ** 2)))
+    noise = np.random.default_rng(0).normal(0, rms, len(voice)).astype(np.float32)
+    spoken = a2k_adapt.clip_from_track(talking, track, voice)
+    hum = a2k_adapt.clip_from_track(talking, track, noise)
+    assert hum.speech.mean() > 0.9                      # the level says "speech" throughout
+    assert hum.usable_s < 1.0 < 8.0 < spoken.usable_s

@@ -32,6 +32,27 @@ def test_pool_windows_equal_the_runner_windows():
         np.testing.assert_array_equal(xi, mel_windows(u.mel, 0, np.array([c]))[0])
 
 
+def test_pool_runs_are_consecutive_frames_of_one_utterance():
+    """Each run is ``length`` valid frames ``stride`` apart inside one utterance, window and target
+    alike; a source too short for a run is refused with a message."""
+    utts = [_utt(120, "real", 0), _utt(90, "generated", 2)]
+    for u in utts:
+        u.mask[:] = True
+        u.mask[40] = False            # a run must not cross an invalid frame
+    pool = a2k_data.Pool(utts, PAST, FUTURE)
+    x, y = pool.sequences(6, 8, 4, np.random.default_rng(3), {"real": 1, "generated": 1})
+    assert x.shape == (48, 80, PAST + 1 + FUTURE) and y.shape == (48, K)
+    for run_x, run_y in zip(x.reshape(6, 8, 80, -1), y.reshape(6, 8, K)):
+        u = next(u for u in utts if any(np.array_equal(u.target[c], run_y[0]) for c in range(len(u.target))))
+        first = next(c for c in range(len(u.target)) if np.array_equal(u.target[c], run_y[0]))
+        frames = first + 4 * np.arange(8)
+        assert u.mask[frames].all()
+        np.testing.assert_array_equal(run_y, u.target[frames])
+        np.testing.assert_array_equal(run_x, mel_windows(u.mel, 0, frames))
+    with pytest.raises(ValueError, match="no run of 40"):
+        pool.sequences(2, 40, 4, np.random.default_rng(0), {"real": 1})
+
+
 def test_pool_mixes_sources_by_weight():
     pool = a2k_data.Pool([_utt(200, "real", 0), _utt(200, "generated", 1)], PAST, FUTURE)
     _, y = pool.batch(4000, np.random.default_rng(1), {"real": 0.8, "generated": 0.2, "teacher": 0.5})

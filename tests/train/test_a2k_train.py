@@ -1,5 +1,5 @@
-"""a2k training: the keypoint-space loss, a short fit on generated data lowers it, and the recipe
-refuses a folder that is not the GRID corpus."""
+"""a2k training: the keypoint-space and sequence losses, a short fit on generated data lowers
+the loss, and the recipe refuses a folder that is not the GRID corpus."""
 import numpy as np
 import pytest
 
@@ -25,12 +25,32 @@ def test_loss_weights_the_opening():
     assert a2k.loss_fn(jaw, zero) > a2k.loss_fn(spread, zero) > 0
 
 
+def _opening_coeffs(opening: np.ndarray) -> torch.Tensor:
+    """(N, 6) coefficients whose inner-lip gap is ``opening`` scaled (the jaw coefficient)."""
+    c = torch.zeros(len(opening), 6)
+    c[:, 0] = torch.from_numpy(opening.astype(np.float32))
+    return c
+
+
+def test_corr_loss_rewards_following_the_rises_and_falls():
+    """Per run, 1 - r of the opening: 0 for any positive rescaling of the target, 2 for its
+    mirror image, and runs whose target stays still are left out."""
+    t = np.sin(np.linspace(0, 3 * np.pi, 24)) ** 2
+    target = _opening_coeffs(np.concatenate([t, np.full(24, 0.2)]))
+    scaled = _opening_coeffs(np.concatenate([0.5 * t + 0.1, np.random.default_rng(0).random(24)]))
+    mirror = _opening_coeffs(np.concatenate([-t, np.zeros(24)]))
+    assert float(a2k.corr_loss(scaled, target, 24)) == pytest.approx(0.0, abs=1e-4)
+    assert float(a2k.corr_loss(mirror, target, 24)) == pytest.approx(2.0, abs=1e-4)
+    still = _opening_coeffs(np.full(24, 0.2))
+    assert float(a2k.corr_loss(_opening_coeffs(t), still, 24)) == 0.0
+
+
 def test_short_fit_lowers_the_loss():
     torch.manual_seed(0)
     utts = [u for i in range(6) for u in make_utterance(i, TRAIN_VOICES)]
     pool = Pool(utts, PAST, FUTURE)
     rng = np.random.default_rng(0)
-    model, state = a2k.fit(A2KNet(), a2k.batches(pool, 32, rng, {"generated": 1.0}),
+    model, state = a2k.fit(A2KNet(), a2k.batches(pool, 32, 2, rng, {"generated": 1.0}),
                            a2k.Schedule(steps=150, minutes=30.0, warmup=10, every=1000))
     assert np.mean(state.losses[-15:]) < 0.7 * np.mean(state.losses[:15])
 
