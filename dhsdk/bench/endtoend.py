@@ -84,9 +84,8 @@ def lipsync_factory(ctx: Context, avatar: Any, mouth: str, size: tuple[int, int]
         return lambda: LipSync(avatar, mouth="warp", device=ctx.device, size=size)
     from dhsdk.bench.mouth import export_unet, export_unet_int8
 
-    config = mouth.removesuffix("-int8")
-    path, _, _ = export_unet(config, ctx.workdir)
-    int8 = export_unet_int8(config, ctx.workdir) if mouth.endswith("-int8") else None
+    path, _, model = export_unet(mouth.removesuffix("-int8"), ctx.workdir)
+    int8 = export_unet_int8(path, model) if mouth.endswith("-int8") else None
     wrapped = _WithMouthModel(avatar, str(path.resolve()), str(int8.resolve()) if int8 else None)
     return lambda: LipSync(wrapped, mouth="unet", device=ctx.device, size=size)
 

@@ -48,17 +48,17 @@ def export_unet(name: str, workdir: Path) -> tuple[Path, float, Any]:
     return path, counter.get_total_flops() / 1e9, model
 
 
-def export_unet_int8(name: str, workdir: Path) -> Path:
-    """The int8 twin (:mod:`dhsdk.runtime.int8`) of :func:`export_unet`'s model,
-    ``workdir/<name>.int8.onnx`` (reused when present), calibrated on random inputs in [0, 1]:
-    the speed of an avatar's own int8 model, not its quality."""
-    from dhsdk.models.inpaint import CONFIGS, IN_NAMES, example_inputs
+def export_unet_int8(path: Path, model: Any) -> Path:
+    """The int8 twin (:mod:`dhsdk.runtime.int8`) of a model :func:`export_unet` wrote to
+    ``path`` (``model``: the torch module it returned), ``<name>.int8.onnx`` beside it (reused
+    when present), calibrated on random inputs in [0, 1]: the speed of an avatar's own int8
+    model, not its quality."""
+    from dhsdk.models.inpaint import IN_NAMES, example_inputs
     from dhsdk.runtime.int8 import quantize
 
-    path, _, _ = export_unet(name, workdir)
     out = path.with_suffix(".int8.onnx")
     if not out.exists():
-        quantize(path, out, [{n: t.numpy() for n, t in zip(IN_NAMES, example_inputs(CONFIGS[name], batch=4))}])
+        quantize(path, out, [{n: t.numpy() for n, t in zip(IN_NAMES, example_inputs(model.config, batch=4))}])
     return out
 
 
@@ -84,7 +84,7 @@ def unet_cases(workdir: Path, names: tuple[str, ...] = ("lite", "full"), int8: t
     for label, name, quantized in variants:
         path, flops, model = export_unet(name, workdir)
         if quantized:
-            path = export_unet_int8(name, workdir)
+            path = export_unet_int8(path, model)
         inputs = example_inputs(model.config)
         runner = OnnxrtRunner(path, name=label).activate()
         feeds = {n: t.numpy() for n, t in zip(IN_NAMES, inputs)}

@@ -60,4 +60,3 @@ def quantize(model: str | os.PathLike, out: str | os.PathLike, calibration: Iter
     with atomic_file(out) as tmp, _quiet_root_logger():
         quantize_static(os.fspath(model), os.fspath(tmp), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-

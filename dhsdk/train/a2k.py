@@ -211,7 +211,7 @@ def batch_loss(model, batch: tuple):
     return loss
 
 
-def fit(model, data: Iterator[tuple[np.ndarray, np.ndarray]], schedule: Schedule,
+def fit(model, data: Iterator[tuple[np.ndarray, ...]], schedule: Schedule,
         validate: Callable[[Any], float] | None = None, state: FitState | None = None,
         on_checkpoint: Callable[[Any, FitState], None] | None = None, desc: str = "a2k train"):
     """Train an :class:`~dhsdk.models.a2k.A2KNet` on coefficient targets.

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dhsdk.models.inpaint import CONFIGS, InpaintUNet, load_checkpoint, save_checkpoint
+from dhsdk.models.inpaint import CONFIGS, IN_NAMES, OUT_NAME, InpaintUNet, load_checkpoint, save_checkpoint
 from dhsdk.train.mouth_data import make_batch, pick_references
 
 
@@ -121,17 +121,16 @@ def add_int8(onnx_path: Path, crops: np.ndarray, lips: np.ndarray, mask: np.ndar
     rng = np.random.default_rng(opts.seed)
     idx = rng.choice(n_train, min(INT8_CALIBRATION, n_train), replace=False)
     refs = pick_references(n_train, rng, opts.ref_gap)[idx]
-    calibration = [dict(zip(("masked", "reference", "condition"), make_batch(crops, lips, mask, part, refs_part)[:3]))
-                   for part, refs_part in zip(np.array_split(idx, max(1, len(idx) // 4)),
-                                              np.array_split(refs, max(1, len(idx) // 4)))]
+    parts = np.array_split(np.arange(len(idx)), max(1, len(idx) // 4))   # batches of about 4 frames
+    calibration = [dict(zip(IN_NAMES, make_batch(crops, lips, mask, idx[part], refs[part])[:3])) for part in parts]
     out = onnx_path.with_suffix(".int8.onnx")
     quantize(onnx_path, out, calibration)
-    vm, vr, vc, vt = make_batch(crops, lips, mask, np.arange(n_train, n_train + n_val), _val_refs(n_train, n_val))
-    feeds = {"masked": vm, "reference": vr, "condition": vc}
+    *inputs, target = make_batch(crops, lips, mask, np.arange(n_train, n_train + n_val), _val_refs(n_train, n_val))
+    feeds = dict(zip(IN_NAMES, inputs))
     scores = {}
     for name, path in (("fp32_ort_psnr", onnx_path), ("int8_psnr", out)):
         with OnnxrtRunner(str(path), name=name) as runner:
-            scores[name] = masked_metrics(runner.infer(feeds)["rgb"], vt, mask)[0]
+            scores[name] = masked_metrics(runner.infer(feeds)[OUT_NAME], target, mask)[0]
     if scores["int8_psnr"] < scores["fp32_ort_psnr"] - INT8_MAX_DROP_DB:
         out.unlink()
         return None, scores
