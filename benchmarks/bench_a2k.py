@@ -18,8 +18,8 @@ from timing import emit, interleaved  # noqa: E402
 def main() -> None:
     import torch
 
-    from dhsdk.models.a2k import WINDOW, A2KNet
-    from dhsdk.models.a2k_runner import A2K
+    from dhsdk.models.a2k import WINDOW, from_onnx
+    from dhsdk.models.a2k_runner import A2K, DEFAULT_PATH
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default=None)
@@ -32,7 +32,7 @@ def main() -> None:
         stream.push(pcm)
     x1 = np.random.default_rng(1).normal(-6, 4, (1, 80, WINDOW)).astype(np.float32)
     x9 = np.repeat(x1, 9, 0)
-    net = A2KNet().eval()
+    net = from_onnx(args.model or DEFAULT_PATH)   # the same network, eager
     t1, t9 = torch.from_numpy(x1), torch.from_numpy(x9)
 
     def eager(x):

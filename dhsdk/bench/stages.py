@@ -84,7 +84,7 @@ def features(ctx: Context) -> dict[str, Any]:
 
 def a2k(ctx: Context) -> dict[str, Any]:
     """Audio -> lip keypoints: streaming push of one frame's audio, one window, a batch of 9,
-    ONNX Runtime vs eager torch (random weights of the same network) when torch is installed."""
+    ONNX Runtime vs eager torch (the same network and weights) when torch is installed."""
     from dhsdk.models.a2k_runner import WINDOW, A2K
 
     model = A2K.load(device=ctx.device)
@@ -102,9 +102,10 @@ def a2k(ctx: Context) -> dict[str, Any]:
     try:
         import torch
 
-        from dhsdk.models.a2k import A2KNet
+        from dhsdk.models.a2k import from_onnx
+        from dhsdk.models.a2k_runner import DEFAULT_PATH
 
-        net = A2KNet().eval()
+        net = from_onnx(DEFAULT_PATH)   # the same network, eager
         t1, t9 = torch.from_numpy(window), torch.from_numpy(batch9)
 
         def eager(x):

@@ -6,8 +6,9 @@ Per batch of B frames (:meth:`HostFramePath.render`) the Python work is done onc
 2. the warp renderer's targets for all B at once (vectorised);
 3. per frame, the native work: the base frame copied into an output frame (recycled buffers,
    :mod:`dhsdk.render.buffers`) and the warp pass, the B frames cut into one part per core run
-   side by side (:mod:`dhsdk.render.threads`; the calls release the GIL); or one UNet inference
-   of batch B;
+   side by side (:mod:`dhsdk.render.threads`; the calls release the GIL); with the UNet, one
+   single-threaded inference per part instead (side by side they beat one inference of batch B
+   on ONNX Runtime's own threads);
 4. composite: one :func:`~dhsdk.kernels.composite_batch` blends the B new mouths into the B frames.
 
 Apart from a few microseconds per frame (the copy and warp calls) Python's cost is per batch. What depends only on the base frame is computed once per
@@ -74,7 +75,7 @@ class HostFramePath(FramePath):
         dst = g.to_crop_px(lips)
         targets = self.renderer.targets(dst) if self._warp else None
         mouths: list[Any] = [None] * n
-        ms = np.zeros((2, n))   # per frame: copy, warp (each on the core that ran it)
+        ms = np.zeros((2, n))   # per frame: copy, mouth (each on the core that ran it)
 
         def part(idx: range) -> None:
             for i in idx:
@@ -84,13 +85,14 @@ class HostFramePath(FramePath):
                 if targets is not None:
                     mouths[i] = self.renderer.warp(sources[i][2], targets, i)
                     ms[1, i] = time.perf_counter() - t - ms[0, i]
+            if targets is None and len(idx):
+                t = time.perf_counter()
+                got = self.renderer.render_batch(np.stack([sources[i][0] for i in idx]),
+                                                 np.stack([sources[i][1] for i in idx]), dst[idx.start:idx.stop])
+                mouths[idx.start:idx.stop] = list(got)
+                ms[1, idx.start:idx.stop] = (time.perf_counter() - t) / len(idx)
 
         split(n, part)
-        if targets is None:
-            t = time.perf_counter()
-            mouths = self.renderer.render_batch(np.stack([s[0] for s in sources]), np.stack([s[1] for s in sources]),
-                                                dst)
-            ms[1] = (time.perf_counter() - t) / n
         t = time.perf_counter()
         kernels.composite_batch(frames, mouths, g.crop_affine[bases], g.mask)
         composite_ms = (time.perf_counter() - t) * 1e3 / n

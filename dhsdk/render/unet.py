@@ -16,7 +16,7 @@ import numpy as np
 from dhsdk.errors import InputError
 from dhsdk.models.condition import check_lips, render_condition
 from dhsdk.render.base import MouthRenderer
-from dhsdk.runtime.ort import OnnxrtRunner
+from dhsdk.runtime.ort import OnnxrtRunner, session_from_onnx
 
 
 class UNetRenderer(MouthRenderer):
@@ -54,10 +54,12 @@ class UNetRenderer(MouthRenderer):
         self._prev: np.ndarray | None = None
 
     @classmethod
-    def from_avatar(cls, avatar: Any, model_path: str | os.PathLike, **kwargs: Any) -> "UNetRenderer":
+    def from_avatar(cls, avatar: Any, model_path: str | os.PathLike, threads: int | None = None,
+                    **kwargs: Any) -> "UNetRenderer":
         """Build from an avatar: its mouth mask and its reference crop (its most open mouth, so
-        the network sees teeth) at the model's crop size."""
-        runner = OnnxrtRunner(model_path, name="inpaint-unet").activate()
+        the network sees teeth) at the model's crop size. ``threads``: ONNX Runtime threads per
+        inference (all cores when None)."""
+        runner = OnnxrtRunner(session_from_onnx(model_path, intra_op_threads=threads), name="inpaint-unet").activate()
         size = runner.inputs["masked"].shape[-1]
         ref, _ = avatar.reference_crop(size)
         return cls(runner, ref, avatar.mouth_mask(size), **kwargs)
@@ -86,7 +88,9 @@ class UNetRenderer(MouthRenderer):
         return unet_blend(np, crops, rgb, self.mask, band)
 
     def _smooth(self, lips: np.ndarray) -> np.ndarray:
-        if self.smoothing and self._prev is not None:
+        if not self.smoothing:
+            return lips   # stateless: parts of a batch may render side by side
+        if self._prev is not None:
             lips = self.smoothing * self._prev + (1.0 - self.smoothing) * lips
         self._prev = lips
         return lips

@@ -14,9 +14,13 @@
    must rise and fall with the target's (:func:`corr_loss`: the per-frame loss alone rewards the
    average shape, not following a sentence); validated every ``--every`` steps on the validation
    sentences (mouth-opening correlation with the real lips), the best weights kept.
+4. **Ensemble**: ``--members`` nets (3 by default) are trained so, one after another on the same
+   data, from seeds ``seed``, ``seed + 1``, ...; the exported model averages their coefficients
+   (:class:`~dhsdk.models.a2k.A2KEnsemble`).
 
-Checkpoints go to ``--workdir`` (``<dhsdk cache>/a2k-train`` by default), never into the repo; a run
-interrupted for any reason resumes from its checkpoint when started again with the same recipe.
+Checkpoints go to ``--workdir`` (``<dhsdk cache>/a2k-train`` by default, one per member), never into
+the repo; a run interrupted for any reason resumes from its checkpoints when started again with the
+same recipe.
 :func:`fit` is the optimisation loop both a2k trainers share: this one, and the per-person
 fine-tuning of :mod:`dhsdk.train.a2k_adapt`.
 """
@@ -63,7 +67,8 @@ class Recipe:
         runs: runs of :data:`SEQ_FRAMES` consecutive frames per step (the sequence loss; 0: none).
         lr: peak learning rate.
         every: steps between validations and checkpoints.
-        seed: every random choice.
+        seed: every random choice (member ``i`` trains from ``seed + i``).
+        members: nets trained and averaged (1: a single :class:`~dhsdk.models.a2k.A2KNet`).
     """
 
     steps: int = 30000
@@ -77,10 +82,12 @@ class Recipe:
     lr: float = 2e-3
     every: int = 1000
     seed: int = 0
+    members: int = 3
 
     def key(self, data: str) -> str:
-        """Fingerprint of the recipe's data-defining fields and the data, for resuming."""
-        fields = {k: v for k, v in asdict(self).items() if k not in ("steps", "minutes")}
+        """Fingerprint of what one member's training depends on (the recipe's other fields and
+        the data), for resuming."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("steps", "minutes", "members")}
         return hashlib.sha256(json.dumps([fields, data], sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -94,6 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=r.minutes, help="wall-time bound of the optimisation")
     p.add_argument("--generated", type=int, default=r.generated, help="generated training utterances")
     p.add_argument("--seed", type=int, default=r.seed)
+    p.add_argument("--members", type=int, default=r.members, help="nets trained from successive seeds and averaged")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--out", default=str(DEFAULT_OUT), help="ONNX output path (its folder also gets visemes.json "
                                                            "and metrics.json)")
@@ -214,7 +222,8 @@ def batch_loss(model, batch: tuple):
 def fit(model, data: Iterator[tuple[np.ndarray, ...]], schedule: Schedule,
         validate: Callable[[Any], float] | None = None, state: FitState | None = None,
         on_checkpoint: Callable[[Any, FitState], None] | None = None, desc: str = "a2k train"):
-    """Train an :class:`~dhsdk.models.a2k.A2KNet` on coefficient targets.
+    """Train an a2k network (:class:`~dhsdk.models.a2k.A2KNet`, or a whole
+    :class:`~dhsdk.models.a2k.A2KEnsemble` when adapting one) on coefficient targets.
 
     Args:
         model: the network (trained in place).
@@ -285,7 +294,7 @@ def fit(model, data: Iterator[tuple[np.ndarray, ...]], schedule: Schedule,
 
 
 def torch_predict(model) -> Callable[[np.ndarray, float], np.ndarray]:
-    """``predict(pcm16k, fps) -> (T, 40, 2)`` deltas of a torch A2KNet, exactly as the runner frames it."""
+    """``predict(pcm16k, fps) -> (T, 40, 2)`` deltas of a torch a2k network, exactly as the runner frames it."""
     import torch
 
     from dhsdk.audio import log_mel
@@ -378,10 +387,37 @@ def build_data(recipe: Recipe, av: Path, shared: Path | None, table_out: Path | 
 
 def train(recipe: Recipe, av: Path, shared: Path | None, workdir: Path, table_out: Path | None = None,
           show_progress: bool = True, threads: int = 2):
-    """Build the data, train (resuming a matching checkpoint in ``workdir``), keep the best weights.
+    """Build the data, train each member (resuming matching checkpoints in ``workdir``), keep the
+    best weights of each.
 
     Returns:
-        (the model in eval mode, the final :class:`FitState`, the :class:`Data`).
+        (the model in eval mode: an :class:`~dhsdk.models.a2k.A2KEnsemble` of ``recipe.members``
+        nets, or the one :class:`~dhsdk.models.a2k.A2KNet`; the members' final
+        :class:`FitState`\ s; the :class:`Data`).
+    """
+    import torch
+
+    from dhsdk.models.a2k import A2KEnsemble
+
+    torch.set_num_threads(threads)
+    data = build_data(recipe, av, shared, table_out, show_progress)
+    key = recipe.key(json.dumps(data.counts, sort_keys=True))
+    members, states = [], []
+    for i in range(recipe.members):
+        net, state = train_member(recipe, i, data, Path(workdir), key)
+        members.append(net)
+        states.append(state)
+    model = A2KEnsemble(members).eval() if recipe.members > 1 else members[0]
+    return model, states, data
+
+
+def train_member(recipe: Recipe, index: int, data: Data, workdir: Path, key: str):
+    """Train member ``index`` from seed ``recipe.seed + index`` on ``data``, resuming its
+    checkpoint (``a2k.ckpt``, ``a2k-<index>.ckpt``) when ``key`` matches.
+
+    Returns:
+        (the :class:`~dhsdk.models.a2k.A2KNet` in eval mode with its best weights, its final
+        :class:`FitState`).
     """
     import torch
 
@@ -389,32 +425,30 @@ def train(recipe: Recipe, av: Path, shared: Path | None, workdir: Path, table_ou
     from dhsdk.models.a2k import A2KNet
     from dhsdk.train.a2k_eval import real_lips
 
-    torch.manual_seed(recipe.seed)
-    torch.set_num_threads(threads)
-    data = build_data(recipe, av, shared, table_out, show_progress)
-    key = recipe.key(json.dumps(data.counts, sort_keys=True))
+    seed = recipe.seed + index
+    torch.manual_seed(seed)
     model, state = A2KNet(), FitState()
-    ckpt = Path(workdir) / "a2k.ckpt"
+    ckpt = workdir / ("a2k.ckpt" if index == 0 else f"a2k-{index}.ckpt")
     if ckpt.is_file():
         saved = torch.load(ckpt, map_location="cpu", weights_only=False)
         if saved.get("key") == key:
             model.load_state_dict(saved["model"])
             state = FitState(**saved["state"])
-            print(f"resuming from {ckpt} at step {state.step}")
+            print(f"member {index}: resuming from {ckpt} at step {state.step}")
     predict = torch_predict(model)
 
     def validate(_model) -> float:
         return 1.0 - real_lips(predict, data.val)["opening_corr"]
 
     def save(model, state: FitState) -> None:
-        Path(workdir).mkdir(parents=True, exist_ok=True)
+        workdir.mkdir(parents=True, exist_ok=True)
         with atomic_file(ckpt) as tmp:
             torch.save({"key": key, "model": model.state_dict(), "state": vars(state)}, tmp)
 
     schedule = Schedule(recipe.steps, recipe.minutes, recipe.lr, warmup=200, every=recipe.every, patience=8)
-    rng = np.random.default_rng([recipe.seed, state.step])
-    model, state = fit(model, batches(data.pool, recipe.batch, recipe.runs, rng, MIX), schedule, validate, state, save)
-    return model, state, data
+    rng = np.random.default_rng([seed, state.step])
+    desc = f"a2k train {index + 1}/{recipe.members}" if recipe.members > 1 else "a2k train"
+    return fit(model, batches(data.pool, recipe.batch, recipe.runs, rng, MIX), schedule, validate, state, save, desc)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -427,17 +461,21 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     av = Path(args.av)
     shared = Path(args.shared) if args.shared else av.parent
-    recipe = Recipe(steps=args.steps, minutes=args.minutes, generated=args.generated, seed=args.seed)
+    recipe = Recipe(steps=args.steps, minutes=args.minutes, generated=args.generated, seed=args.seed,
+                    members=args.members)
     workdir = Path(args.workdir) if args.workdir else cache_root() / "a2k-train"
     start = time.monotonic()
-    model, state, data = train(recipe, av, shared if shared.is_dir() else None, workdir, out.with_name("visemes.json"),
-                              threads=args.threads)
+    model, states, data = train(recipe, av, shared if shared.is_dir() else None, workdir, out.with_name("visemes.json"),
+                                threads=args.threads)
     windows = data.pool.batch(64, np.random.default_rng(0), MIX)[0]
     export_checked(model, out, windows)
     test = real_lips(torch_predict(model), load([av / f"{n}.mp4" for n in grid_split()["test"]],
                                                 audio_skip=GRID_AUDIO_SKIP))
-    metrics = {"recipe": asdict(recipe), "data": data.counts, "steps": state.step,
-               "validation_opening_corr": round(1.0 - state.best, 4), "minutes": round((time.monotonic() - start) / 60, 1),
+    val = real_lips(torch_predict(model), data.val)["opening_corr"]
+    metrics = {"recipe": asdict(recipe), "data": data.counts, "steps": [s.step for s in states],
+               "validation_opening_corr": round(val, 4),
+               "member_validation_opening_corr": [round(1.0 - s.best, 4) for s in states],
+               "minutes": round((time.monotonic() - start) / 60, 1),
                "grid_test": {k: v for k, v in test.items() if k != "per_clip"}}
     out.with_name("metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     print(json.dumps(metrics))

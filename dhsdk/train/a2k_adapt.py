@@ -257,30 +257,6 @@ def metrics(pred: np.ndarray, clip: Clip, frames: np.ndarray) -> dict[str, float
             "width_corr": pearson(mouth_width(lips_p), mouth_width(lips_m))}
 
 
-def net_from_onnx(path: str | Path) -> Any:
-    """An :class:`~dhsdk.models.a2k.A2KNet` in eval mode with the weights of an a2k ONNX export (the
-    shipped weights exist only as ONNX; its initializers keep the state-dict names).
-
-    Raises:
-        BundleError: the file is not an export of A2KNet.
-    """
-    import torch
-
-    from dhsdk._optional import require
-    from dhsdk.errors import BundleError
-    from dhsdk.models.a2k import A2KNet
-
-    onnx = require("onnx")
-    weights = {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
-    model = A2KNet()
-    try:
-        model.load_state_dict({k: torch.from_numpy(np.array(weights[k])) for k in model.state_dict()})
-    except (KeyError, RuntimeError) as e:
-        raise BundleError(f"{path} is not an a2k model exported by dhsdk ({e}); give the shipped one or one "
-                          f"written by 'dhsdk train a2k'") from None
-    return model.eval()
-
-
 def _batches(clip: Clip, frames: np.ndarray, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, ...]]:
     """Endless batches over ``frames``, each from one audio copy, in the form the recipe trains
     on (:func:`dhsdk.train.a2k.batch_loss`): mel windows (B, 80, 29) and coefficient targets
@@ -326,6 +302,7 @@ def adapt(clip: Clip, out: str | Path, opts: AdaptOptions = AdaptOptions()) -> d
     """
     import torch
 
+    from dhsdk.models.a2k import from_onnx
     from dhsdk.models.a2k_runner import A2K
     from dhsdk.train.a2k import FitState, Schedule, fit
 
@@ -340,7 +317,7 @@ def adapt(clip: Clip, out: str | Path, opts: AdaptOptions = AdaptOptions()) -> d
     def validate(model) -> float:
         return float((model(val_in) - val_target).norm(dim=-1).mean()) / width
 
-    model, state = net_from_onnx(DEFAULT_PATH), FitState()
+    model, state = from_onnx(DEFAULT_PATH), FitState()
     ckpt, key = out.with_name(out.name + ".ckpt"), _checkpoint_key(clip)
     if ckpt.is_file():
         saved = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -371,7 +348,7 @@ def export_checked(model: Any, out: str | Path, windows: np.ndarray) -> tuple[np
     """Export ``model`` to ONNX at ``out`` (atomically) after checking it with ONNX Runtime.
 
     Args:
-        model: the trained A2KNet.
+        model: the trained a2k network (:class:`~dhsdk.models.a2k.A2KNet` or :class:`~dhsdk.models.a2k.A2KEnsemble`).
         windows: (B, 80, 29) float32 mel windows to compare torch and ONNX Runtime on.
 
     Returns:

@@ -18,6 +18,7 @@ pytest.importorskip("torch")
 pytest.importorskip("espeakng_loader")
 
 from dhsdk.errors import InputError  # noqa: E402
+from dhsdk.models.a2k import from_onnx  # noqa: E402
 from dhsdk.train import a2k, a2k_adapt  # noqa: E402
 from dhsdk.train.a2k_adapt import AdaptOptions, adapt, adapt_video, measure_clip  # noqa: E402
 
@@ -85,7 +86,7 @@ def test_export_matches_torch_with_the_shipped_io(adapted):
     mel = log_mel(_speech())
     windows = mel_windows(mel, 0, np.arange(len(mel)))
     with torch.no_grad():
-        reference = a2k_adapt.net_from_onnx(path)(torch.from_numpy(windows)).numpy()
+        reference = from_onnx(path)(torch.from_numpy(windows)).numpy()
     np.testing.assert_allclose(A2K.load(path).infer(windows), reference, atol=a2k_adapt.ONNX_TOL, rtol=0)
 
     def io(p):
