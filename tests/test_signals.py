@@ -49,7 +49,16 @@ print("still running", signal.getsignal(signal.SIGXFSZ) is signal.SIG_IGN)
 """
 
 
+def default_signals() -> None:
+    """In the child: the stop signals at their defaults, whatever the test run was started with
+    (under ``nohup`` or a shell's ``&`` SIGHUP or SIGINT arrive ignored, and a program keeps
+    what it was started to ignore, so the child would never see them)."""
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def python(code: str, *args: str, **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("preexec_fn", default_signals)
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=30, **kw)
 
 
@@ -66,7 +75,7 @@ def test_graceful_turns_the_first_signal_into_a_request_and_the_second_into_an_i
 
 def test_a_signal_the_process_was_started_to_ignore_stays_ignored():
     """``nohup`` starts a program with SIGHUP ignored; a closed terminal must not stop it."""
-    res = python(_IGNORED, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    res = python(_IGNORED, preexec_fn=lambda: (default_signals(), signal.signal(signal.SIGHUP, signal.SIG_IGN)))
     assert res.returncode == 0 and res.stdout.strip() == "still running True", res.stderr
 
 

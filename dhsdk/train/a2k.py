@@ -392,8 +392,8 @@ def train(recipe: Recipe, av: Path, shared: Path | None, workdir: Path, table_ou
 
     Returns:
         (the model in eval mode: an :class:`~dhsdk.models.a2k.A2KEnsemble` of ``recipe.members``
-        nets, or the one :class:`~dhsdk.models.a2k.A2KNet`; the members' final
-        :class:`FitState`\ s; the :class:`Data`).
+        nets, or the one :class:`~dhsdk.models.a2k.A2KNet`; the final :class:`FitState` of each
+        member; the :class:`Data`).
     """
     import torch
 
