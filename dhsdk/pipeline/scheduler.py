@@ -68,8 +68,8 @@ class Scheduler:
             sees a LipSync while every worker builds its frame path.
 
     Python's cyclic garbage collector would otherwise stop every stream at once: a full
-    collection walks every object in the process (models, modules, avatars), up to 97 ms on
-    2 cores, longer than a frame period. So :meth:`add` moves the heap as it is then out of the
+    collection walks every object in the process (models, modules, avatars): 12-145 ms measured
+    on 2 cores, longer than a frame period. So :meth:`add` moves the heap as it is then out of the
     collector's reach (``gc.freeze``) once the stream is built; objects made later are collected
     as usual, and :meth:`remove` and :meth:`close` give the frozen ones back (``gc.unfreeze``)
     so a removed stream's garbage is freed. In one run of ``dhsdk bench`` (2 cores, 720x1280)

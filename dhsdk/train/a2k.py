@@ -397,8 +397,11 @@ def train(recipe: Recipe, av: Path, shared: Path | None, workdir: Path, table_ou
     """
     import torch
 
+    from dhsdk.errors import InputError
     from dhsdk.models.a2k import A2KEnsemble
 
+    if recipe.members < 1:
+        raise InputError(f"members must be at least 1 (nets trained and averaged), got {recipe.members}")
     torch.set_num_threads(threads)
     data = build_data(recipe, av, shared, table_out, show_progress)
     key = recipe.key(json.dumps(data.counts, sort_keys=True))
@@ -469,9 +472,9 @@ def run(args: argparse.Namespace) -> int:
                                 threads=args.threads)
     windows = data.pool.batch(64, np.random.default_rng(0), MIX)[0]
     export_checked(model, out, windows)
-    test = real_lips(torch_predict(model), load([av / f"{n}.mp4" for n in grid_split()["test"]],
-                                                audio_skip=GRID_AUDIO_SKIP))
-    val = real_lips(torch_predict(model), data.val)["opening_corr"]
+    predict = torch_predict(model)
+    test = real_lips(predict, load([av / f"{n}.mp4" for n in grid_split()["test"]], audio_skip=GRID_AUDIO_SKIP))
+    val = real_lips(predict, data.val)["opening_corr"]
     metrics = {"recipe": asdict(recipe), "data": data.counts, "steps": [s.step for s in states],
                "validation_opening_corr": round(val, 4),
                "member_validation_opening_corr": [round(1.0 - s.best, 4) for s in states],

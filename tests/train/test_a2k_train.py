@@ -61,6 +61,12 @@ def test_recipe_needs_the_grid_corpus(tmp_path):
         a2k.build_data(a2k.Recipe(), tmp_path, None, show_progress=False)
 
 
+def test_an_ensemble_of_no_nets_is_refused_before_any_work(tmp_path):
+    with pytest.raises(InputError, match="members must be at least 1"):
+        a2k.train(a2k.Recipe(members=0), tmp_path, None, tmp_path / "work", show_progress=False)
+    assert not (tmp_path / "work").exists()
+
+
 def test_split_is_fixed_and_disjoint():
     split = a2k.grid_split()
     assert len(split["test"]) == 50 and len(split["val"]) == 25
