@@ -3,6 +3,7 @@
 // the GPU body turned into selects so the row loop vectorises; parallel_for over rows, and over
 // frames x rows for a batch.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "cpu/emulate.h"
@@ -13,10 +14,20 @@ namespace dh {
 
 namespace {
 
+// The crop as its row loops read it, made once per call (the mask is read where it is). Planar
+// (float crops): planes of 0..255 floats (R, G, B), the values load_255 gives, read with
+// unconditional float gathers; plane c of an S x S crop starts at planes + c * S * S. Packed
+// (uint8 crops): each crop pixel's R, G, B in one 32-bit word, so one gather fetches a tap's
+// three channels (12 gathers a pixel become 4).
+struct Prepared {
+  std::vector<float> planes;
+  std::vector<uint32_t> rgbx;
+};
+
 // Row y of the ROI. Same arithmetic as composite_pixel_t (bit for bit: the host build does not
 // contract a*b+c into FMAs), a pixel outside the crop or at alpha <= 0 keeps its value.
 template <int CropType, int Alpha, int Channels>
-void composite_row(const CompositeParams& p, const float*, int y) {
+void composite_row(const CompositeParams& p, const Prepared&, int y) {
   uint8_t* row = p.frame + static_cast<long long>(y) * p.width * Channels;
   const float fy = static_cast<float>(y);
   const int x1 = p.x0 + p.roi_w;
@@ -32,31 +43,36 @@ void composite_row(const CompositeParams& p, const float*, int y) {
   }
 }
 
-// The crop (and mask) as planes of 0..255 floats (R, G, B, alpha), the values load_255 and the
-// mask lookup give, so the row loop below reads them with unconditional float gathers and
-// vectorises. Plane k of an S x S crop starts at planes + k * S * S.
 template <int CropType>
 void crop_planes(const CompositeParams& p, float* planes) {
   const int n = p.size * p.size;
   for (int i = 0; i < n; ++i)
     for (int c = 0; c < 3; ++c) planes[c * n + i] = load_255_t<CropType>(p.crop, 3 * i + c);
-  if (p.mask != nullptr)
-    for (int i = 0; i < n; ++i) planes[3 * n + i] = p.mask[i];
 }
 
-// The row loop over the planes (alpha one or from the mask array), in chunks of pixels and
-// passes the compiler vectorises: the taps of every pixel; per plane, its four gathered taps
-// blended (bilerp, as bilinear() does); then alpha and the blend into the frame, where a pixel
-// outside the crop gets alpha 0 and keeps its value. Same operations as composite_pixel_t.
+void crop_rgbx(const CompositeParams& p, uint32_t* out) {
+  const uint8_t* c = static_cast<const uint8_t*>(p.crop);
+  const int n = p.size * p.size;
+#pragma omp simd
+  for (int i = 0; i < n; ++i)
+    out[i] = c[3 * i] | (static_cast<uint32_t>(c[3 * i + 1]) << 8) | (static_cast<uint32_t>(c[3 * i + 2]) << 16);
+}
+
+// The row loop (alpha one or from the mask array), in chunks of pixels and passes the compiler
+// vectorises: the taps of every pixel; the four gathered taps of each value blended (bilerp, as
+// bilinear() does); then alpha and the blend into the frame, where a pixel outside the crop gets
+// alpha 0 and keeps its value. Same operations as composite_pixel_t. Packed: the taps' colour
+// words come from prep.rgbx (uint8 crops); else from the planes.
 constexpr int kChunk = 256;
 
-template <int Alpha, int Channels>
-void composite_row_planar(const CompositeParams& p, const float* planes, int y) {
+template <int Alpha, int Channels, bool Packed>
+void composite_row_fast(const CompositeParams& p, const Prepared& prep, int y) {
   alignas(64) int i00[kChunk], i01[kChunk], i10[kChunk], i11[kChunk];
-  alignas(64) float fx[kChunk], fy[kChunk], inside[kChunk], v[4][kChunk];
+  alignas(64) float fx[kChunk], fy[kChunk], v[4][kChunk];
   const int S = p.size, n2 = S * S;
   const Affine inv = p.inv;
   const float yf = static_cast<float>(y);
+  const float* mask = p.mask;
   uint8_t* row = p.frame + static_cast<long long>(y) * p.width * Channels;
   for (int xs = p.x0; xs < p.x0 + p.roi_w; xs += kChunk) {
     const int n = p.x0 + p.roi_w - xs < kChunk ? p.x0 + p.roi_w - xs : kChunk;
@@ -70,16 +86,30 @@ void composite_row_planar(const CompositeParams& p, const float* planes, int y) 
       i11[i] = t.y1 * S + t.x1;
       fx[i] = t.fx;
       fy[i] = t.fy;
-      inside[i] = t.inside ? 1.f : 0.f;
+      const float a = Alpha == kAlphaArray
+                          ? clampf(bilerp(mask[i00[i]], mask[i01[i]], mask[i10[i]], mask[i11[i]], t.fx, t.fy), 0.f, 1.f)
+                          : 1.f;
+      v[0][i] = t.inside ? a : 0.f;
     }
-    for (int k = Alpha == kAlphaArray ? 0 : 1; k < 4; ++k) {
-      const float* plane = planes + (k == 0 ? 3 : k - 1) * n2;  // v[0]: alpha, v[1..3]: R G B
-      float* out = v[k];
+    if (Packed) {
+      const uint32_t* rgbx = prep.rgbx.data();
 #pragma omp simd
-      for (int i = 0; i < n; ++i) out[i] = bilerp(plane[i00[i]], plane[i01[i]], plane[i10[i]], plane[i11[i]], fx[i], fy[i]);
+      for (int i = 0; i < n; ++i) {
+        const uint32_t w00 = rgbx[i00[i]], w01 = rgbx[i01[i]], w10 = rgbx[i10[i]], w11 = rgbx[i11[i]];
+        for (int c = 0; c < 3; ++c) {
+          const int sh = 8 * c;
+          v[c + 1][i] = bilerp(static_cast<float>((w00 >> sh) & 255u), static_cast<float>((w01 >> sh) & 255u),
+                               static_cast<float>((w10 >> sh) & 255u), static_cast<float>((w11 >> sh) & 255u), fx[i], fy[i]);
+        }
+      }
+    } else {
+      for (int c = 0; c < 3; ++c) {
+        const float* plane = prep.planes.data() + c * n2;
+        float* out = v[c + 1];
+#pragma omp simd
+        for (int i = 0; i < n; ++i) out[i] = bilerp(plane[i00[i]], plane[i01[i]], plane[i10[i]], plane[i11[i]], fx[i], fy[i]);
+      }
     }
-#pragma omp simd
-    for (int i = 0; i < n; ++i) v[0][i] = (Alpha == kAlphaArray ? clampf(v[0][i], 0.f, 1.f) : 1.f) * inside[i];
     uint8_t* px = row + static_cast<long long>(xs) * Channels;
     for (int c = 0; c < 3; ++c) {
       const float* src = v[c + 1];
@@ -92,13 +122,14 @@ void composite_row_planar(const CompositeParams& p, const float* planes, int y) 
   }
 }
 
-using RowFn = void (*)(const CompositeParams&, const float*, int);
+using RowFn = void (*)(const CompositeParams&, const Prepared&, int);
 
 template <int CropType, int Alpha>
 RowFn row_fn_c(int channels) {
   if (Alpha == kAlphaShape)
     return channels == 4 ? composite_row<CropType, Alpha, 4> : composite_row<CropType, Alpha, 3>;
-  return channels == 4 ? composite_row_planar<Alpha, 4> : composite_row_planar<Alpha, 3>;
+  constexpr bool packed = CropType == kU8;
+  return channels == 4 ? composite_row_fast<Alpha, 4, packed> : composite_row_fast<Alpha, 3, packed>;
 }
 
 template <int CropType>
@@ -116,14 +147,19 @@ RowFn row_fn(const CompositeParams& p) {
   return row_fn_a<kF16>(p);
 }
 
-// One call's planes (empty for the analytic shapes, which read the crop directly).
-std::vector<float> planes_of(const CompositeParams& p) {
-  if (alpha_kind(p) == kAlphaShape) return {};
-  std::vector<float> planes(4 * static_cast<std::size_t>(p.size) * p.size);
-  if (p.crop_type == kU8) crop_planes<kU8>(p, planes.data());
-  else if (p.crop_type == kF32) crop_planes<kF32>(p, planes.data());
-  else crop_planes<kF16>(p, planes.data());
-  return planes;
+// One call's prepared tables (none for the analytic shapes, which read the crop directly).
+Prepared prepare(const CompositeParams& p) {
+  Prepared prep;
+  if (alpha_kind(p) == kAlphaShape) return prep;
+  if (p.crop_type == kU8) {
+    prep.rgbx.resize(static_cast<std::size_t>(p.size) * p.size);
+    crop_rgbx(p, prep.rgbx.data());
+    return prep;
+  }
+  prep.planes.resize(3 * static_cast<std::size_t>(p.size) * p.size);
+  if (p.crop_type == kF32) crop_planes<kF32>(p, prep.planes.data());
+  else crop_planes<kF16>(p, prep.planes.data());
+  return prep;
 }
 
 }  // namespace
@@ -136,19 +172,19 @@ void composite_batch_cpu(const CompositeParams* items, int count) {
   // (item, row) pairs in item order: the rows of every frame shared out among the threads.
   std::vector<int> start(count + 1, 0);
   std::vector<RowFn> fns(count);
-  std::vector<std::vector<float>> planes(count);
+  std::vector<Prepared> prepared(count);
   for (int i = 0; i < count; ++i) {
     start[i + 1] = start[i] + items[i].roi_h;
     fns[i] = row_fn(items[i]);
   }
   parallel_for(count, 1, [&](int b, int e) {
-    for (int i = b; i < e; ++i) planes[i] = planes_of(items[i]);
+    for (int i = b; i < e; ++i) prepared[i] = prepare(items[i]);
   });
   const int rows = start[count];
   parallel_for(rows, 8, [&](int b, int e) {
     for (int r = b; r < e; ++r) {
       const int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), r) - start.begin()) - 1;
-      fns[i](items[i], planes[i].data(), items[i].y0 + r - start[i]);
+      fns[i](items[i], prepared[i], items[i].y0 + r - start[i]);
     }
   });
 }

@@ -33,6 +33,23 @@ def test_emulated_launch_equals_cpu(bh, bw, channels, bgr, standard, nv12, seed)
                                   _C.emulated.rgb_to_yuv(frame, nv12, bgr, standard))
 
 
+@pytest.mark.parametrize("width", [64, 130, 254, 1080])
+def test_wide_rows_equal_the_emulated_launch(width):
+    """Rows wide enough for the host's 64-pixel SIMD steps (AVX-512 builds) and their tails:
+    the same bits as the CUDA body run on the host, at every colour corner (saturated channels
+    drive the sums to their extremes), for RGB/BGR, I420/NV12 and both standards."""
+    rng = np.random.default_rng(width)
+    corners = np.array([[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], np.uint8)
+    frame = rng.integers(0, 256, (6, width, 3), dtype=np.uint8)
+    frame[:2] = corners[rng.integers(0, 8, (2, width))]
+    frame[2:4] = corners[np.arange(2 * width).reshape(2, width) // 2 % 8]
+    for nv12 in (False, True):
+        for bgr in (False, True):
+            for standard in (601, 709):
+                np.testing.assert_array_equal(_C.rgb_to_yuv(frame, nv12, bgr, standard),
+                                              _C.emulated.rgb_to_yuv(frame, nv12, bgr, standard))
+
+
 @pytest.mark.gpu
 @settings(max_examples=30, deadline=None)
 @given(bh=st.integers(1, 40), bw=st.integers(1, 90), channels=st.sampled_from([3, 4]), bgr=st.booleans(),
