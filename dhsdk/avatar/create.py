@@ -136,13 +136,16 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
             raise ReviewFailed(report)
         write_bundle(tmp, analysis, report, offsets, extra)
         if analysis.material.info.kind == "video":
-            adapt_lips(tmp, analysis, adapt, show_progress)
+            adapt_lips(tmp, analysis, adapt, show_progress, report.audio)
         Avatar.load(tmp)  # read it back before it goes into place: an unloadable bundle is never left
     return Avatar.load(out, device=device), report
 
 
-def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress: bool = True) -> dict[str, Any]:
-    """Per-person a2k adaptation of a video avatar being built in ``tmp``, recorded in its manifest.
+def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress: bool = True,
+               audio: Any = None) -> dict[str, Any]:
+    """Per-person a2k adaptation of a video avatar being built in ``tmp``, recorded in its manifest
+    (``audio``: the review's :class:`~dhsdk.avatar.audio_quality.AudioQuality` of the soundtrack,
+    measured again when None).
 
     Writes ``a2k_adaptation`` (``adapted``, a one-line ``reason`` and the numbers) and, when the
     adapted model is kept, ``a2k_model``. Skipped (with the reason) when ``adapt`` is False or the
@@ -165,7 +168,7 @@ def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress:
 
         neutral = Avatar.load(tmp).neutral_lips
         result = auto_adapt(tmp, analysis.track, analysis.audio, neutral, analysis.material.info.path,
-                            show_progress=show_progress)
+                            show_progress=show_progress, quality=audio)
         if result["adapted"]:
             bundle.update_manifest(tmp, a2k_model=A2K_FILE)
     bundle.update_manifest(tmp, a2k_adaptation=result)

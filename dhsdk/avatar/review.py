@@ -101,12 +101,14 @@ class ReviewReport:
         kind: ``video`` or ``image``.
         checks: every :class:`Check`, in a fixed order.
         info: facts about the material (size, fps, frames, codec, rotation, seconds taken).
+        audio: the soundtrack's measurements (a video with sound), which later steps reuse.
     """
 
     source: str
     kind: str
     checks: list[Check]
     info: dict[str, Any]
+    audio: AudioQuality | None = None
 
     @property
     def verdict(self) -> str:
@@ -488,5 +490,5 @@ def review(analysis: Analysis) -> ReviewReport:
     facts = {"width": info.width, "height": info.height, "fps": info.fps, "frames": analysis.frames,
              "declared_frames": info.declared_frames, "codec": info.codec, "rotation": info.rotation,
              "has_audio": info.has_audio, "analysis_seconds": round(analysis.seconds, 3)}
-    return ReviewReport(str(info.path), info.kind, checks, facts)
+    return ReviewReport(str(info.path), info.kind, checks, facts, quality)
 

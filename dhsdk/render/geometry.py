@@ -8,12 +8,20 @@ are read-only.
 
 Mouth sources. The mouth stage moves the lips of a source crop to the target shape. A base
 frame whose own mouth is closed is its own source. Talking footage also has frames with the
-mouth wide open, teeth showing: squeezing those shut leaves a bright seam of teeth between the
-lips. Such a frame takes its mouth from a *donor*: the closed-mouth frame of the footage whose
-head pose (canonical positions of the eyes, brows, nose and cheeks; pitch and yaw change them)
-is nearest, searched within :data:`DONOR_WINDOW_S` seconds first. Crops are aligned in the
-canonical face frame, so the donor's crop is placed through the frame's own crop affine and
-follows its head.
+mouth open, teeth showing: squeezing those shut leaves a bright seam of teeth between the
+lips, and even a mouth a little open squeezed to a small opening shows a pale slit where the
+target wants the dark gap of parted lips. Such a frame takes its mouth from a *donor*: the
+closed-mouth frame of the footage whose head pose (canonical positions of the eyes, brows, nose
+and cheeks; pitch and yaw change them) is nearest, searched within :data:`DONOR_WINDOW_S`
+seconds first. Crops are aligned in the canonical face frame, so the donor's crop is placed
+through the frame's own crop affine and follows its head.
+
+"Closed" is measured against the footage itself: within :data:`CLOSED_MARGIN` of its most
+closed frames (the face mesh reads some closed mouths, full or smiling lips, as parted by 0.1).
+On GRID test sentences rendered on an avatar of the same speaker, taking every frame open by
+more than that from a donor (the threshold was 0.08 eye distances) raised the rendered
+opening's r with the real mouth from 0.830 to 0.837, and p/b/m frames shown closed from 79 %
+to 83 % (margins 0.015 / 0.045: r 0.838 / 0.834, p/b/m 81 % / 80 %).
 """
 from __future__ import annotations
 
@@ -26,7 +34,8 @@ import numpy as np
 
 from dhsdk.geometry import apply_affine, mouth_opening
 
-CLOSED_GAP = 0.08      # eye distances: a base frame whose inner-lip gap is at most this is its own mouth source
+CLOSED_MARGIN = 0.03   # eye distances above the footage's most closed gap: a frame within it is its own mouth source
+CLOSED_FLOOR_PCT = 1   # the footage's most closed gap: this percentile of its frames' (robust to a stray frame)
 DONOR_WINDOW_S = 2.0    # seconds around a frame searched first for its donor
 # Face-mesh points whose canonical positions describe the head pose (eye corners, brows, nose,
 # cheekbones, temples, forehead): the donor is the closed-mouth frame nearest in these.
@@ -128,14 +137,12 @@ def mouth_sources(opening: np.ndarray, pose: np.ndarray, fps: float) -> np.ndarr
         fps: frame rate of the footage.
 
     Returns:
-        (N,) int64: i where frame i is closed (gap <= :data:`CLOSED_GAP`), else the closed
-        frame nearest in pose (within :data:`DONOR_WINDOW_S` when one is there). Footage with
-        no frame that closed uses its most closed tenth as the closed frames.
+        (N,) int64: i where frame i is closed (its gap within :data:`CLOSED_MARGIN` of the
+        footage's most closed, the :data:`CLOSED_FLOOR_PCT` percentile), else the closed frame
+        nearest in pose (within :data:`DONOR_WINDOW_S` when one is there).
     """
     n = len(opening)
-    closed = opening <= CLOSED_GAP
-    if not closed.any():
-        closed = opening <= np.percentile(opening, 10)
+    closed = opening <= np.percentile(opening, CLOSED_FLOOR_PCT) + CLOSED_MARGIN
     donors = np.flatnonzero(closed)
     out = np.arange(n)
     flat = pose.reshape(n, -1)

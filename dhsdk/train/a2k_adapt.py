@@ -192,7 +192,7 @@ def measure_clip(video: str | Path, neutral: np.ndarray | None = None, seed: int
 
 
 def clip_from_track(path: str | Path, track: Any, pcm: np.ndarray, neutral: np.ndarray | None = None,
-                    seed: int = 0) -> Clip:
+                    seed: int = 0, quality: Any = None) -> Clip:
     """A :class:`Clip` from a face track and the soundtrack under it (no length check).
 
     The targets are the lips measured in each frame, unsmoothed, under the track's smoothed pose
@@ -205,6 +205,8 @@ def clip_from_track(path: str | Path, track: Any, pcm: np.ndarray, neutral: np.n
         pcm: (n,) float32 16 kHz soundtrack.
         neutral: (40, 2) canonical neutral mouth (an avatar's); the clip's own when None.
         seed: augmentation seed.
+        quality: ``pcm``'s :class:`~dhsdk.avatar.audio_quality.AudioQuality` when already
+            measured (the material review's); measured here when None.
     """
     from dhsdk.avatar.audio_quality import measure_audio
     from dhsdk.train.av_data import neutral_of, raw_canonical_lips
@@ -213,7 +215,7 @@ def clip_from_track(path: str | Path, track: Any, pcm: np.ndarray, neutral: np.n
     n = min(len(track.lips), frame_count(len(pcm), fps))
     face = track.found[:n]
     speech = speech_activity(frame_energy_db(pcm, SAMPLE_RATE, fps, n), fps) > 0.5
-    voiced = measure_audio(pcm).speech_at(fps, n)
+    voiced = (quality or measure_audio(pcm)).speech_at(fps, n)
     lips = raw_canonical_lips(track)[:n]
     neutral = neutral_of(lips) if neutral is None else np.asarray(neutral, np.float32)
     deltas = np.where(face[:, None, None], lips - neutral, 0.0).astype(np.float32)
@@ -415,7 +417,7 @@ def auto_options() -> AdaptOptions:
 
 
 def auto_adapt(bundle_dir: str | Path, track: Any, pcm: np.ndarray | None, neutral: np.ndarray,
-               source: str | Path, show_progress: bool = True) -> dict[str, Any]:
+               source: str | Path, show_progress: bool = True, quality: Any = None) -> dict[str, Any]:
     """The per-person adaptation ``dhsdk avatar create`` runs on its own material.
 
     Adapts when the material has >= :data:`AUTO_MIN_SPEECH_S` of speech with the face visible,
@@ -428,6 +430,8 @@ def auto_adapt(bundle_dir: str | Path, track: Any, pcm: np.ndarray | None, neutr
         track: the material's face track; pcm: its soundtrack (16 kHz) or None.
         neutral: (40, 2) the avatar's neutral mouth.
         source: the material (named in the report).
+        quality: the soundtrack's :class:`~dhsdk.avatar.audio_quality.AudioQuality` from the
+            material review (measured again when None).
 
     Returns:
         The report: ``adapted`` (bool), ``reason`` (one line for the user), and with an
@@ -437,7 +441,7 @@ def auto_adapt(bundle_dir: str | Path, track: Any, pcm: np.ndarray | None, neutr
     if pcm is None:
         return {"adapted": False, "reason": "the material has no sound: per-person lip adaptation needs the "
                                             "presenter talking with the microphone on"}
-    clip = clip_from_track(source, track, pcm, neutral)
+    clip = clip_from_track(source, track, pcm, neutral, quality=quality)
     if clip.usable_s < AUTO_MIN_SPEECH_S:
         return {"adapted": False, "speech_s": round(clip.usable_s, 1),
                 "reason": f"{clip.usable_s:.0f} s of speech with the face visible; per-person lip adaptation needs "

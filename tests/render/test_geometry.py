@@ -8,7 +8,7 @@ import pytest
 
 from dhsdk.bench.synthetic import SyntheticAvatar
 from dhsdk.geometry import apply_affine
-from dhsdk.render.geometry import CLOSED_GAP, MouthGeometry, mouth_sources
+from dhsdk.render.geometry import CLOSED_MARGIN, MouthGeometry, mouth_sources
 
 
 def test_one_shared_read_only_geometry_per_avatar_and_size():
@@ -30,8 +30,19 @@ def test_one_shared_read_only_geometry_per_avatar_and_size():
 
 
 def test_closed_frames_are_their_own_mouth_source():
-    opening = np.array([0.0, 0.01, CLOSED_GAP, 0.02])
+    opening = np.array([0.0, 0.01, CLOSED_MARGIN, 0.02])
     np.testing.assert_array_equal(mouth_sources(opening, np.zeros((4, 3, 2)), 25.0), [0, 1, 2, 3])
+
+
+def test_closed_is_measured_against_the_footage():
+    """Lips the mesh reads as parted by 0.1 in every frame (full or smiling lips) are that
+    person's closed mouth: every frame is its own source; a frame a little more open than the
+    margin takes a donor."""
+    opening = np.full(100, 0.1)
+    opening[50] = 0.1 + 2 * CLOSED_MARGIN
+    out = mouth_sources(opening, np.zeros((100, 3, 2)), 25.0)
+    assert out[50] != 50 and opening[out[50]] == 0.1
+    np.testing.assert_array_equal(np.delete(out, 50), np.delete(np.arange(100), 50))
 
 
 def test_an_open_frame_takes_the_closed_frame_nearest_in_pose():
@@ -51,7 +62,11 @@ def test_an_open_frame_takes_the_closed_frame_nearest_in_pose():
         assert out[i] in near
 
 
-def test_footage_that_never_closes_uses_its_most_closed_tenth():
-    opening = np.linspace(0.08, 0.2, 50)
+def test_a_mouth_a_little_open_takes_a_donor():
+    """A frame open by more than the margin (a pale slit when squeezed to a small target) takes
+    its mouth from a closed one; within the margin of the most closed it is its own source."""
+    opening = np.linspace(0.0, 0.2, 50)
     out = mouth_sources(opening, np.zeros((50, 1, 2)), 25.0)
-    assert opening[out].max() <= np.percentile(opening, 10)
+    own = opening <= np.percentile(opening, 1) + CLOSED_MARGIN
+    np.testing.assert_array_equal(out[own], np.flatnonzero(own))
+    assert (out[~own] != np.flatnonzero(~own)).all() and opening[out].max() <= opening[own].max()

@@ -184,8 +184,9 @@ def test_bad_inputs_say_what_to_record(avatar, tmp_path):
 def test_avatar_create_adapts_on_its_own_speech(talking, tmp_path, monkeypatch):
     """`create_avatar` on talking footage with enough speech adapts the lip model, keeps it (the
     footage's mouth moves 1.8x wider than the shipped model's, so the held-out tail improves),
-    names it in the manifest and says so; --no-adapt and too little speech say why not."""
-    from dhsdk.avatar import create_avatar
+    names it in the manifest and says so; --no-adapt and too little speech say why not. The
+    soundtrack's voice activity is measured once, by the review, and reused for the gate."""
+    from dhsdk.avatar import audio_quality, create_avatar, review
 
     monkeypatch.setattr(a2k_adapt, "AUTO_MIN_SPEECH_S", 8.0)   # the 15 s test clip stands in for >= 20 s
     # Its 500 steps, however busy the machine (the time bound would cut them short under load).
@@ -199,7 +200,16 @@ def test_avatar_create_adapts_on_its_own_speech(talking, tmp_path, monkeypatch):
     skipped, _ = create_avatar(talking, tmp_path / "skip", show_progress=False, adapt=False)
     assert not skipped.manifest["a2k_adaptation"]["adapted"] and "a2k_model" not in skipped.manifest
     monkeypatch.setattr(a2k_adapt, "AUTO_MIN_SPEECH_S", 20.0)
+    measured, original = [], audio_quality.measure_audio
+
+    def measure(*args, **kwargs):
+        measured.append(1)
+        return original(*args, **kwargs)
+
+    for module in (audio_quality, review):
+        monkeypatch.setattr(module, "measure_audio", measure)
     short, _ = create_avatar(talking, tmp_path / "short", show_progress=False)
+    assert len(measured) == 1
     assert not short.manifest["a2k_adaptation"]["adapted"]
     assert "needs >= 20 s" in short.manifest["a2k_adaptation"]["reason"]
 
