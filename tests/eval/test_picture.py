@@ -94,3 +94,12 @@ def test_a_degraded_render_is_flagged(tts_render, avatar, eval_dir):
     assert bad.metrics["sharpness_ratio"] < 0.7 * clean.metrics["sharpness_ratio"]
     assert bad.metrics["seam_ratio"] > 1.2 * clean.metrics["seam_ratio"]
     assert evaluate(track, groups=groups).check("sharpness").status == "skip"   # no avatar: nothing to compare
+
+
+def test_a_band_no_busier_than_its_surroundings_is_no_seam():
+    """Beauty-filtered footage: the source's band is far smoother than its neighbours (0.40);
+    a clean render at 0.65 is still smoother than them and passes, a hard edge (2.0) fails."""
+    assert ck.seam_ratio(0.65, 0.40) == pytest.approx(0.65)
+    assert ck.grade(ck.seam_ratio(0.65, 0.40), *ck.SEAM, higher_is_better=False) == "pass"
+    assert ck.grade(ck.seam_ratio(2.0, 0.40), *ck.SEAM, higher_is_better=False) == "fail"
+    assert ck.seam_ratio(1.8, 1.2) == pytest.approx(1.5)   # a busy source band: relative to it
