@@ -58,12 +58,14 @@ void planes64(const Deinterleave& d, const uint8_t* in, int n, __m512i* rgb) {
     rgb[Bgr ? 2 - ch : ch] = _mm512_permutex2var_epi8(_mm512_permutex2var_epi8(a, d.first[ch], b), d.second[ch], c);
 }
 
-// 32 luma bytes from the 16-bit R, G, B words of 32 pixels. yg exceeds int16, so the pair
-// (r, g) is weighted (yr, yg - 65536) and g << 16 (the high word of the pair) added back.
+// 32 luma bytes from the 16-bit R, G, B words of 32 pixels. The weights are taken as int16;
+// one above 32767 (yg: 33039 for BT.601, 40254 for BT.709) wraps to yg - 65536, so for it g << 16
+// (the high word of the pair (r, g)) is added back. yr and yb are below 32768.
 inline __m256i luma32(const ColorCoeffs& k, __m512i r, __m512i g, __m512i b) {
-  const __m512i k_rg = _mm512_set1_epi32((k.yr & 0xffff) | static_cast<int>(static_cast<unsigned>(k.yg - 65536) << 16));
+  const __m512i k_rg = _mm512_set1_epi32((k.yr & 0xffff) | static_cast<int>(static_cast<unsigned>(k.yg) << 16));
   const __m512i k_b = _mm512_set1_epi32(k.yb & 0xffff), off = _mm512_set1_epi32(k.y_off);
-  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u)), zero = _mm512_setzero_si512();
+  const __m512i high = _mm512_set1_epi32(k.yg >= 32768 ? static_cast<int>(0xffff0000u) : 0);
+  const __m512i zero = _mm512_setzero_si512();
   auto sum = [&](__m512i rg, __m512i b0) {
     const __m512i s = _mm512_add_epi32(_mm512_madd_epi16(rg, k_rg), _mm512_and_si512(rg, high));
     return _mm512_srai_epi32(_mm512_add_epi32(s, _mm512_add_epi32(_mm512_madd_epi16(b0, k_b), off)), kColorShift);
