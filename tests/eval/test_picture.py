@@ -24,6 +24,17 @@ def test_crop_sizes():
     assert picture.native_side(10.0) == picture.MIN_SIDE
 
 
+def test_sharpness_is_continuous_in_the_measuring_size(avatar):
+    """Output and source crops go through the same sampling (twice the side, then a 2 x 2 box),
+    so one pixel of measuring size changes the reading a little, not by half (sampled at each
+    face's own scale, a crop one pixel larger than the size was area-resized and blurred:
+    61.8 at 201 px, 34.0 at 200)."""
+    side = picture.native_side(float(np.median(1.0 / np.sqrt(np.abs(np.linalg.det(avatar.to_canonical[:, :, :2]))))))
+    a, b = (float(np.nanmedian(picture.source_measures(avatar, picture.sampling_side(s), s)[0]))
+            for s in (side, side - 1))
+    assert abs(a - b) < 0.15 * max(a, b), (a, b)
+
+
 def test_regions_of_the_avatar_mask(avatar):
     mask = avatar.mouth_mask(128)
     parts = picture.regions(mask)
@@ -87,9 +98,9 @@ def test_a_degraded_render_is_flagged(tts_render, avatar, eval_dir):
     groups = [ck.PictureGroup()]
     track = mouth_track(tts_render)
     clean = evaluate(track, avatar=avatar, groups=groups)
-    assert clean.check("sharpness").status == "pass" and clean.check("seam").status == "pass", clean.text()
+    assert clean.check("sharpness").status != "fail" and clean.check("seam").status == "pass", clean.text()
     bad = evaluate(_degrade(track, eval_dir / "degraded.mp4", avatar), avatar=avatar, groups=groups)
-    assert bad.check("sharpness").status in ("warn", "fail"), bad.text()
+    assert bad.check("sharpness").status == "fail", bad.text()
     assert bad.check("seam").status in ("warn", "fail"), bad.text()
     assert bad.metrics["sharpness_ratio"] < 0.7 * clean.metrics["sharpness_ratio"]
     assert bad.metrics["seam_ratio"] > 1.2 * clean.metrics["seam_ratio"]
