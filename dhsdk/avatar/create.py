@@ -136,15 +136,15 @@ def create_avatar(source: str | os.PathLike, out: str | os.PathLike, *, force: b
             raise ReviewFailed(report)
         write_bundle(tmp, analysis, report, offsets, extra)
         if analysis.material.info.kind == "video":
-            adapt_lips(tmp, analysis, adapt, show_progress, report.audio)
+            adapt_lips(tmp, analysis, adapt, show_progress, report.audio_quality)
         Avatar.load(tmp)  # read it back before it goes into place: an unloadable bundle is never left
     return Avatar.load(out, device=device), report
 
 
 def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress: bool = True,
-               audio: Any = None) -> dict[str, Any]:
+               quality: Any = None) -> dict[str, Any]:
     """Per-person a2k adaptation of a video avatar being built in ``tmp``, recorded in its manifest
-    (``audio``: the review's :class:`~dhsdk.avatar.audio_quality.AudioQuality` of the soundtrack,
+    (``quality``: the review's :class:`~dhsdk.avatar.audio_quality.AudioQuality` of the soundtrack,
     measured again when None).
 
     Writes ``a2k_adaptation`` (``adapted``, a one-line ``reason`` and the numbers) and, when the
@@ -168,7 +168,7 @@ def adapt_lips(tmp: Path, analysis: Analysis, adapt: bool = True, show_progress:
 
         neutral = Avatar.load(tmp).neutral_lips
         result = auto_adapt(tmp, analysis.track, analysis.audio, neutral, analysis.material.info.path,
-                            show_progress=show_progress, quality=audio)
+                            show_progress=show_progress, quality=quality)
         if result["adapted"]:
             bundle.update_manifest(tmp, a2k_model=A2K_FILE)
     bundle.update_manifest(tmp, a2k_adaptation=result)

@@ -101,14 +101,14 @@ class ReviewReport:
         kind: ``video`` or ``image``.
         checks: every :class:`Check`, in a fixed order.
         info: facts about the material (size, fps, frames, codec, rotation, seconds taken).
-        audio: the soundtrack's measurements (a video with sound), which later steps reuse.
+        audio_quality: the soundtrack's measurements (a video with sound), which later steps reuse.
     """
 
     source: str
     kind: str
     checks: list[Check]
     info: dict[str, Any]
-    audio: AudioQuality | None = None
+    audio_quality: AudioQuality | None = None
 
     @property
     def verdict(self) -> str:
