@@ -33,15 +33,18 @@ def test_jobs_and_live_sessions_survive_a_killed_ray_worker(make_api, portrait_p
     assert job["state"] == "succeeded" and job["worker"].startswith("ray-worker-") and worker_pid(job) in pids.values()
     avatar = r.json()["avatar"]["id"]
 
-    # A render, and the worker process running it killed half-way.
-    r = api.post("/v1/renders", json={"avatar": avatar, "size": "240x320", "text":
-                                      "Good evening and welcome. Tonight every dress ships free, and the first "
-                                      "hundred orders get a gift."})
+    # A render, and the worker process running it killed early on. The script is long (about
+    # 30 s of speech, several seconds of rendering on a fast machine) so the kill lands while the
+    # job runs: a short one could finish between the progress poll and the kill.
+    script = " ".join(["Good evening and welcome. Tonight every dress ships free, and the first "
+                       "hundred orders get a gift."] * 4)
+    r = api.post("/v1/renders", json={"avatar": avatar, "size": "240x320", "text": script})
     jid = r.json()["job"]["id"]
     deadline = time.monotonic() + 60
-    while (job := api.get(f"/v1/jobs/{jid}").json())["progress"] < 0.2:
+    while (job := api.get(f"/v1/jobs/{jid}").json())["progress"] < 0.05:
         assert time.monotonic() < deadline and job["state"] in ("queued", "running"), job
         time.sleep(0.05)
+    assert job["state"] == "running" and job["progress"] < 0.5, job
     first = job["worker"]
     os.kill(worker_pid(job), signal.SIGKILL)
     job = wait_job(api, jid, timeout=120)
