@@ -197,8 +197,8 @@ class _Worker:
         try:
             status, value = self.conn.recv()
         except (EOFError, OSError):
-            try:
-                code = self.process.wait(timeout=1.0)
+            try:   # its end of the socket is closed: it is exiting (allow for a loaded machine)
+                code = self.process.wait(timeout=5.0)
             except subprocess.TimeoutExpired:
                 code = None
             raise DhsdkError(f"render worker {self.name} (pid {self.process.pid}) stopped answering "

@@ -48,7 +48,7 @@ def test_feed_pcm_pushes_in_real_time_and_everything_plays():
     got = []
     with Stream(FakeLipSync(), realtime=True, on_frame=got.append) as s:
         feed_pcm(s, pcm, threading.Event())
-        for _ in range(60):
+        for _ in range(250):   # 0.4 s of audio; up to 5 s for a loaded machine to play it out
             if s.metrics.buffer_s == 0 and len(got) > 20:
                 break
             threading.Event().wait(0.02)
