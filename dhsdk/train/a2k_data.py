@@ -2,7 +2,8 @@
 
 1. **Real lips** (:func:`real_utterances`): talking clips measured by :mod:`dhsdk.train.av_data`
    (GRID); the targets are the lips measured in each video frame, projected on the lip-shape basis
-   and interpolated to the mel rate; silence away from speech is neutral (0).
+   and interpolated to the mel rate; in silence away from speech the measured lips are kept
+   but held to a breath's slight parting (:func:`breath`).
 2. **Real speech, teacher-labelled** (:func:`teacher_utterances`): speech with no video; its phone
    timings come from pocketsphinx (a recogniser trained on many real voices: forced alignment
    of a transcript, or phone recognition for other languages) and become targets through the
@@ -23,11 +24,13 @@ import numpy as np
 
 from dhsdk.audio import log_mel
 from dhsdk.audio.mel import silence_value
-from dhsdk.models.lipshape import K
+from dhsdk.geometry import mouth_opening
+from dhsdk.models.lipshape import K, coeffs_to_deltas
 from dhsdk.train import visemes
 from dhsdk.train.augment import Augmented, augment
 
 FPS = visemes.FPS   # target and mel frames per second
+BREATH_GAP = 0.02   # eye distances: the widest lip parting a real clip's silence is trained to
 
 _PRODUCTS = ["jacket", "dress", "lipstick", "phone case", "sneakers", "face cream", "backpack", "tea set", "scarf"]
 _EN = ["Today the {p} is only {n} dollars.", "We have sizes small, medium and large in the {p}.",
@@ -94,7 +97,8 @@ def _copies(pcm: np.ndarray, target: np.ndarray, mask: np.ndarray, source: str, 
 def measured_targets(clip) -> tuple[np.ndarray, np.ndarray]:
     """100 Hz targets of a measured clip: its lips projected on the basis, linearly interpolated
     from video frames (frame t at t / fps s), with the contracts applied
-    (:func:`dhsdk.train.visemes.close_bilabials`: p/b/m closed, silence away from speech neutral).
+    (:func:`dhsdk.train.visemes.close_bilabials`: p/b/m closed), except that silence away from
+    speech keeps the measured shape with its gap at most :data:`BREATH_GAP` (:func:`breath`).
 
     Args:
         clip: a :class:`dhsdk.train.av_data.AVClip` with phones.
@@ -112,8 +116,30 @@ def measured_targets(clip) -> tuple[np.ndarray, np.ndarray]:
     w = (t - lo)[:, None]
     target = coeffs[lo] * (1 - w) + coeffs[hi] * w
     found = clip.found[lo] & clip.found[hi]
+    rest = ~visemes.speech_near(clip.phones, frames)
+    parted = breath(target[rest])
     visemes.close_bilabials(target, clip.phones)
-    return target.astype(np.float32), found | ~visemes.speech_near(clip.phones, frames)
+    target[rest] = parted
+    return target.astype(np.float32), found | rest
+
+
+def breath(coeffs: np.ndarray) -> np.ndarray:
+    """Measured lip shapes in silence, scaled so the inner-lip gap is at most :data:`BREATH_GAP`.
+
+    A speaker parts the lips to breathe in before speaking, and the breath is audible in the
+    spectrum though not in the level (PROVENANCE.md of the a2k weights: how it was measured on
+    GRID). Held to a slight parting, the gesture is learnt where the audio shows it while the
+    mouth in silence stays closed (a gap under the 0.03 the contracts count as closed).
+
+    Args:
+        coeffs: (N, K) lip-shape coefficients of silent frames.
+
+    Returns:
+        (N, K) float32: each row scaled by min(1, BREATH_GAP / gap) (rows with no gap unchanged).
+    """
+    gap = mouth_opening(coeffs_to_deltas(coeffs))
+    scale = np.where(gap > BREATH_GAP, BREATH_GAP / np.maximum(gap, 1e-9), 1.0)
+    return (coeffs * scale[:, None]).astype(np.float32)
 
 
 def real_utterances(clip, copies: int, rng: np.random.Generator) -> list[Utterance]:
@@ -125,12 +151,14 @@ def real_utterances(clip, copies: int, rng: np.random.Generator) -> list[Utteran
 def teacher_utterances(pcm: np.ndarray, phones: list[tuple[float, float, str]], copies: int,
                        rng: np.random.Generator, table: dict[str, np.ndarray] | None = None) -> list[Utterance]:
     """Real speech labelled by the recogniser's phone timings: clean + ``copies`` augmented.
+    Silence away from speech has no target: the phones do not say whether the speaker breathed
+    in there with the lips parted (:func:`breath`).
 
     Args:
         table: the viseme table (:func:`dhsdk.train.visemes.table` when None).
     """
     target = visemes.targets(phones, len(pcm) / 16000, table)
-    return _copies(pcm, target, np.ones(len(target), bool), "teacher", copies, rng)
+    return _copies(pcm, target, visemes.speech_near(phones, len(target)), "teacher", copies, rng)
 
 
 def sentence(rng: random.Random, chinese: bool) -> str:

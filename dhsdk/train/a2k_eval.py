@@ -34,9 +34,10 @@ Predict = Callable[[np.ndarray, float], np.ndarray]   # (16 kHz PCM, fps) -> (T,
 
 def within_words(phones: list[tuple[float, float, str]], times: np.ndarray) -> np.ndarray:
     """(T,) bool: the frames at ``times`` (s) from the first spoken phone's start to the last one's
-    end. Outside, a speaker may breathe or rest with the mouth open in silence, which no audio
-    can tell (on GRID s1 the audio level of such frames equals that of closed-mouth silence);
-    the r over these frames says how well the lips follow the words themselves."""
+    end. Outside, a speaker may breathe or rest with the mouth open in silence (on GRID s1 at
+    the level of closed-mouth silence, told apart only by the breath's spectrum, and trained to a
+    slight parting: :func:`dhsdk.train.a2k_data.breath`); the r over these frames says how well
+    the lips follow the words themselves."""
     spoken = [(s, e) for s, e, lab in phones if lab != "SIL"]
     if not spoken:
         return np.zeros(len(times), bool)

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from dhsdk.models.a2k_runner import FUTURE, PAST, mel_windows
-from dhsdk.models.lipshape import K
+from dhsdk.geometry import mouth_opening
+from dhsdk.models.lipshape import K, coeffs_to_deltas
 from dhsdk.train import a2k_data
+from dhsdk.train.a2k_adapt import project
 from dhsdk.train.av_data import AVClip
 
 
@@ -73,12 +75,30 @@ def _clip() -> AVClip:
 
 def test_measured_targets_keep_the_contracts():
     clip = _clip()
+    gaps = mouth_opening(coeffs_to_deltas(np.eye(K)))
+    wide = coeffs_to_deltas(np.eye(K)[np.argmax(gaps)] * 0.08 / gaps.max())   # gap 0.08
+    clip.lips[4:9] += wide                                                # a breath in silence
+    clip.lips[14:17] += wide                                              # and an "a" in speech
     target, valid = a2k_data.measured_targets(clip)
     assert target.shape == (200, K)
     np.testing.assert_array_equal(target[75], [0, 0, 0, 0, 0, 1])      # b: closed
-    assert np.all(target[:40] == 0) and np.all(target[130:] == 0)     # silence: neutral
     assert not valid[119] and not valid[121] and valid[60]             # frame 30 (1.2 s) lost
     assert np.abs(target[60]).sum() > 0                                # speech: measured
+    # Silence away from speech keeps the measured shape, its gap at most BREATH_GAP.
+    gap = mouth_opening(coeffs_to_deltas(target))
+    projected = mouth_opening(coeffs_to_deltas(project(np.nan_to_num(clip.deltas))))
+    measured = np.interp(np.arange(200) / 100, np.arange(50) / 25, projected)
+    rest = np.r_[0:40, 130:200]
+    assert valid[rest].all() and (measured[rest] > a2k_data.BREATH_GAP).any()
+    np.testing.assert_allclose(gap[rest], np.minimum(measured[rest], a2k_data.BREATH_GAP), atol=1e-5)
+    assert gap[60] == pytest.approx(measured[60], abs=1e-5) and gap[60] > 0.07   # speech is not capped
+
+
+def test_teacher_targets_leave_silence_away_from_speech_unlabelled():
+    phones = [(0.0, 0.5, "SIL"), (0.5, 0.7, "AA"), (0.7, 1.5, "SIL")]
+    (u,) = a2k_data.teacher_utterances(np.zeros(24000, np.float32), phones, 0, np.random.default_rng(0))
+    assert u.source == "teacher" and u.mask[50:70].all() and u.mask[45] and u.mask[74]
+    assert not u.mask[:40].any() and not u.mask[80:].any()
 
 
 def test_generated_utterance_is_labelled():
