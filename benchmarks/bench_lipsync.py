@@ -22,7 +22,10 @@ previously shipped a2k model).
    envelope's agreement as the baseline. (``eng.wav`` is in the teacher's training data now; its
    figure is printed as ``seen_speaker``.)
 4. **Generated voices** held out of training (the first model's own test).
-5. **Ceiling** of the silence contract on the same sentences: the speaker's own mouth within the
+5. **Breath**: whether the audio tells an open-mouth breath before a sentence from closed-mouth
+   silence (ROC AUC of a logistic read of the log-mel, fitted on GRID training sentences and
+   scored on the test sentences): the premise of ``a2k_data.breath``.
+6. **Ceiling** of the silence contract on the same sentences: the speaker's own mouth within the
    words and closed outside them, against the real mouth (``ceiling/closed_outside_words``): what
    a perfect model that keeps silence closed would score; and with silence at most the trained
    breath parting (``ceiling/breath_outside_words``).
@@ -153,6 +156,9 @@ def outside_words_ceiling(clips, parting: float = 0.0) -> float:
     return float(np.nanmean(rs))
 
 
+BREATH_FIT_CLIPS = 150   # GRID training sentences the breath read is fitted on
+
+
 def plot(path: Path, result: dict) -> None:
     """Real vs rendered opening of four sentences, and r per sentence for render and loudness."""
     import matplotlib
@@ -189,7 +195,7 @@ def main() -> int:
     from dhsdk.models.a2k_runner import A2K
     from dhsdk.train.a2k import grid_split
     from dhsdk.train.a2k_data import BREATH_GAP
-    from dhsdk.train.a2k_eval import held_out, real_lips, teacher_agreement
+    from dhsdk.train.a2k_eval import breath_audibility, held_out, real_lips, teacher_agreement
     from dhsdk.train.av_data import GRID_AUDIO_SKIP, load
 
     p = argparse.ArgumentParser(description=__doc__)
@@ -217,6 +223,10 @@ def main() -> int:
               "opening_corr": outside_words_ceiling(tests)})
         emit({"bench": "lipsync", "case": "ceiling/breath_outside_words", "sentences": len(tests),
               "opening_corr": outside_words_ceiling(tests, BREATH_GAP), "parting": BREATH_GAP})
+        held = set(split["test"]) | set(split["val"])
+        fit_on = [p for p in sorted(grid.glob("*.mp4")) if p.stem not in held][:BREATH_FIT_CLIPS]
+        emit({"bench": "lipsync", "case": "breath/audible", "sentences": len(tests),
+              **breath_audibility(load(fit_on, audio_skip=GRID_AUDIO_SKIP), tests)})
         for name, model in models.items():
             m = real_lips(model.predict, tests)
             emit({"bench": "lipsync", "case": f"model_only/{name}", **{k: v for k, v in m.items() if k != "per_clip"}})

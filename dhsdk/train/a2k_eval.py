@@ -12,6 +12,8 @@ deltas (:meth:`dhsdk.models.a2k_runner.A2K.predict`, or a torch model wrapped by
 - :func:`teacher_agreement`: on real speech of a speaker never trained on, the predicted opening
   vs the teacher's curve (pocketsphinx phones through the viseme table) and vs loudness.
 - :func:`held_out`: generated speech in voices and sentences never trained on.
+- :func:`breath_audibility`: not of a model but of the data: whether the audio tells a breath
+  taken with open lips from closed-mouth silence (what lets the recipe train the breath).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from dhsdk.geometry import CORNERS, mouth_opening
 FPS = 25
 CLOSED = 0.03        # inner-lip gap (eye distances) under which the mouth counts as closed
 MAX_LAG_S = 0.2      # lag search range of the opening correlation
+BREATH_OPEN, BREATH_SHUT = 0.06, 0.015   # eye distances: a silent frame clearly open / closed (breath_frames)
 
 Predict = Callable[[np.ndarray, float], np.ndarray]   # (16 kHz PCM, fps) -> (T, 40, 2) deltas
 
@@ -185,6 +188,54 @@ def held_out(predict_windows: Callable[[np.ndarray], np.ndarray], utterances: in
             "opening_corr": pearson(np.concatenate(po), np.concatenate(to)),
             "pbm_closed_frac": float(np.concatenate(pbm).mean()),
             "silence_closed_frac": float(np.concatenate(sil).mean())}
+
+
+def breath_frames(clip) -> tuple[np.ndarray, np.ndarray]:
+    """A clip's silent frames before its first word (150 ms or more from any speech, after the
+    first 0.2 s) whose mouth is clearly open or closed: ((N, 160) features: the log-mel's mean
+    less the clip's mean silence, and its spread, over +-100 ms; (N,) bool open)."""
+    from dhsdk.audio import log_mel
+    from dhsdk.train.visemes import speech_near
+
+    mel = log_mel(clip.pcm)
+    near = speech_near(clip.phones, len(mel))
+    reach = np.convolve(near.astype(np.float32), np.ones(31), mode="same") > 0
+    first = min((s for s, _, lab in clip.phones if lab != "SIL"), default=0.0)
+    silence = mel[~near].mean(axis=0) if (~near).any() else mel.mean(axis=0)
+    features, shown_open = [], []
+    for i in range(len(clip.opening)):
+        t, k, gap = i / clip.fps, int(round(i / clip.fps * 100)), clip.opening[i]
+        if (k < len(mel) and clip.found[i] and not reach[k] and 0.2 <= t < first
+                and not BREATH_SHUT <= gap <= BREATH_OPEN):
+            seg = mel[max(0, k - 10):k + 11]
+            features.append(np.concatenate([seg.mean(axis=0) - silence, seg.std(axis=0)]))
+            shown_open.append(gap > BREATH_OPEN)
+    return np.reshape(features, (-1, 2 * mel.shape[1])), np.array(shown_open, bool)
+
+
+def breath_audibility(train, test) -> dict:
+    """Can the audio tell a breath taken with open lips from closed-mouth silence? A logistic
+    read of :func:`breath_frames` fitted on ``train`` clips, its ROC AUC on ``test`` clips (0.5:
+    no; 1: always): the premise of :func:`dhsdk.train.a2k_data.breath`.
+
+    Returns:
+        ``auc``, ``train_frames``, ``test_frames``, ``test_open_frames``.
+    """
+    def stack(clips):
+        parts = [breath_frames(c) for c in clips]
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+    (xa, ya), (xb, yb) = stack(train), stack(test)
+    mu, sd = xa.mean(axis=0), xa.std(axis=0) + 1e-6
+    a, b = (xa - mu) / sd, (xb - mu) / sd
+    w, bias = np.zeros(a.shape[1]), 0.0
+    for _ in range(2000):   # gradient descent on the L2-regularised logistic loss
+        err = 1.0 / (1.0 + np.exp(-(a @ w + bias))) - ya
+        w -= 0.1 * (a.T @ err / len(err) + 1e-2 * w)
+        bias -= 0.1 * float(err.mean())
+    score = b @ w + bias
+    auc = float((score[yb][:, None] > score[~yb][None, :]).mean()) if yb.any() and (~yb).any() else float("nan")
+    return {"auc": auc, "train_frames": len(ya), "test_frames": len(yb), "test_open_frames": int(yb.sum())}
 
 
 def main() -> None:

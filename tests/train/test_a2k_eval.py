@@ -76,3 +76,36 @@ def test_open_mouth_before_the_words_counts_only_in_the_whole_clip_r():
     times = np.arange(100) / 25.0
     inside = a2k_eval.within_words(clip.phones, times)
     assert inside.sum() == int(round((3.4 - 0.6) * 25)) and not inside[:15].any() and not inside[85:].any()
+
+
+def _breath_clip(seed: int, breath: bool, cue: bool) -> AVClip:
+    """3 s at 25 fps: silence, a word at 1.0-1.5 s, silence. With ``breath`` the mouth is open
+    (gap 0.1) over 0.3-0.7 s; with ``cue`` those frames also carry a breath: noise at the
+    background's level but in a band of its own."""
+    rng = np.random.default_rng(seed)
+    fps, n = 25.0, 75
+    pcm = rng.normal(0, 0.003, 48000).astype(np.float32)
+    lips = np.zeros((n, 40, 2), np.float32)
+    lips[25:38, 25, 1] = 0.1                                              # the word
+    if breath:
+        lips[8:18, 25, 1] = 0.1
+        if cue:
+            a, b = int(0.3 * 16000), int(0.7 * 16000)
+            band = np.sin(2 * np.pi * rng.uniform(700, 900, 12)[:, None] * np.arange(b - a) / 16000
+                          + rng.uniform(0, 6.3, (12, 1))).sum(0)
+            pcm[a:b] = pcm[a:b] * 0.3 + band / np.std(band) * 0.003 * 0.95
+    phones = [(0.0, 1.0, "SIL"), (1.0, 1.5, "AA"), (1.5, 3.0, "SIL")]
+    return AVClip(f"b{seed}", fps, pcm, lips, np.zeros((40, 2), np.float32), [], phones)
+
+
+@pytest.mark.parametrize("cue", [True, False])
+def test_breath_audibility_finds_a_breath_the_level_does_not_show(cue):
+    clips = [_breath_clip(i, breath=i % 2 == 0, cue=cue) for i in range(24)]
+    x, y = a2k_eval.breath_frames(clips[0])
+    assert x.shape == (len(y), 160) and y.sum() == 10 and (~y).sum() >= 5   # frames 8-17 open
+    got = a2k_eval.breath_audibility(clips[:12], clips[12:])
+    assert got["test_open_frames"] == 60
+    if cue:
+        assert got["auc"] > 0.95, got
+    else:
+        assert 0.25 < got["auc"] < 0.75, got
