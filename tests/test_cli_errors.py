@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from child_signals import default_signals
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -41,9 +42,7 @@ def dhsdk(args: list[str], cwd: Path, timeout: float = 120, **kw) -> subprocess.
 
 def start(args: list[str], cwd: Path, **kw) -> subprocess.Popen:
     """The CLI in the background, with the stop signals at their defaults (see
-    :func:`test_signals.default_signals`) so the signal tests hold under ``nohup`` too."""
-    from test_signals import default_signals
-
+    :func:`child_signals.default_signals`) so the signal tests hold under ``nohup`` too."""
     kw.setdefault("preexec_fn", default_signals)
     return subprocess.Popen([sys.executable, "-m", "dhsdk.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env(cwd / ".cache"), **kw)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from child_signals import default_signals
 
 from dhsdk.signals import Interrupted, signal_name
 
@@ -47,14 +48,6 @@ os.kill(os.getpid(), signal.SIGHUP)
 time.sleep(0.2)
 print("still running", signal.getsignal(signal.SIGXFSZ) is signal.SIG_IGN)
 """
-
-
-def default_signals() -> None:
-    """In the child: the stop signals at their defaults, whatever the test run was started with
-    (under ``nohup`` or a shell's ``&`` SIGHUP or SIGINT arrive ignored, and a program keeps
-    what it was started to ignore, so the child would never see them)."""
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, signal.SIG_DFL)
 
 
 def python(code: str, *args: str, **kw) -> subprocess.CompletedProcess:
