@@ -193,7 +193,7 @@ def plot(path: Path, result: dict) -> None:
 
 def main() -> int:
     from dhsdk.models.a2k_runner import A2K
-    from dhsdk.train.a2k import grid_split
+    from dhsdk.train.a2k import grid_split, grid_training_paths
     from dhsdk.train.a2k_data import BREATH_GAP
     from dhsdk.train.a2k_eval import breath_audibility, held_out, real_lips, teacher_agreement
     from dhsdk.train.av_data import GRID_AUDIO_SKIP, load
@@ -223,8 +223,7 @@ def main() -> int:
               "opening_corr": outside_words_ceiling(tests)})
         emit({"bench": "lipsync", "case": "ceiling/breath_outside_words", "sentences": len(tests),
               "opening_corr": outside_words_ceiling(tests, BREATH_GAP), "parting": BREATH_GAP})
-        held = set(split["test"]) | set(split["val"])
-        fit_on = [p for p in sorted(grid.glob("*.mp4")) if p.stem not in held][:BREATH_FIT_CLIPS]
+        fit_on = grid_training_paths(grid)[:BREATH_FIT_CLIPS]
         emit({"bench": "lipsync", "case": "breath/audible", "sentences": len(tests),
               **breath_audibility(load(fit_on, audio_skip=GRID_AUDIO_SKIP), tests)})
         for name, model in models.items():

@@ -52,6 +52,14 @@ def grid_split() -> dict[str, Any]:
     return json.loads(SPLIT_PATH.read_text())
 
 
+def grid_training_paths(av: Path) -> list[Path]:
+    """The GRID clips in folder ``av`` that a2k trains on: all but the split's test and
+    validation sentences, in name order."""
+    split = grid_split()
+    held = set(split["test"]) | set(split["val"])
+    return [p for p in sorted(Path(av).glob("*.mp4")) if p.stem not in held]
+
+
 @dataclass
 class Recipe:
     """What :func:`train` builds and how long it trains.
@@ -342,14 +350,11 @@ def build_data(recipe: Recipe, av: Path, shared: Path | None, table_out: Path | 
     from dhsdk.train.a2k_adapt import project
 
     split = grid_split()
-    held = set(split["test"]) | set(split["val"])
-    names = sorted(p.stem for p in Path(av).glob("*.mp4"))
-    if not set(split["val"]) <= set(names):
+    if not set(split["val"]) <= {p.stem for p in Path(av).glob("*.mp4")}:
         raise InputError(f"{av} does not hold the GRID sentences of {SPLIT_PATH.name} (e.g. {split['val'][0]}.mp4): "
                          f"give --av ../shared/data/grid_s1")
     skip = av_data.GRID_AUDIO_SKIP
-    train_clips = av_data.load([Path(av) / f"{n}.mp4" for n in names if n not in held], show_progress=show_progress,
-                               audio_skip=skip)
+    train_clips = av_data.load(grid_training_paths(av), show_progress=show_progress, audio_skip=skip)
     val_clips = av_data.load([Path(av) / f"{n}.mp4" for n in split["val"]], show_progress=show_progress,
                              audio_skip=skip)
 

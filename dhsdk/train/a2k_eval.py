@@ -202,10 +202,11 @@ def breath_frames(clip) -> tuple[np.ndarray, np.ndarray]:
     reach = np.convolve(near.astype(np.float32), np.ones(31), mode="same") > 0
     first = min((s for s, _, lab in clip.phones if lab != "SIL"), default=0.0)
     silence = mel[~near].mean(axis=0) if (~near).any() else mel.mean(axis=0)
+    opening, found = clip.opening, clip.found   # properties computed over every frame: once
     features, shown_open = [], []
-    for i in range(len(clip.opening)):
-        t, k, gap = i / clip.fps, int(round(i / clip.fps * 100)), clip.opening[i]
-        if (k < len(mel) and clip.found[i] and not reach[k] and 0.2 <= t < first
+    for i in range(len(opening)):
+        t, k, gap = i / clip.fps, int(round(i / clip.fps * 100)), opening[i]
+        if (k < len(mel) and found[i] and not reach[k] and 0.2 <= t < first
                 and not BREATH_SHUT <= gap <= BREATH_OPEN):
             seg = mel[max(0, k - 10):k + 11]
             features.append(np.concatenate([seg.mean(axis=0) - silence, seg.std(axis=0)]))
